@@ -1,0 +1,549 @@
+"""HTTPS transports for ES9+ on httpx (SGP.22 section 6.5), blocking and ``async``.
+
+:class:`HttpsTransport` and :class:`AsyncHttpsTransport` carry the ES9+ POSTs the flows yield
+(:class:`~pyrsp.protocol.effects.HttpPost`) and return what came back as an
+:class:`~pyrsp.protocol.effects.HttpResponse`; judging the answer is the flows' job.
+
+Security defaults (SGP.22 section 2.6.6): TLS 1.2 or later, the server certificate verified
+against the configured CI roots only (the system store only with ``use_system_store=True``),
+the host name checked, ``http://`` refused unless ``allow_http=True``, verification off only
+with ``insecure=True``. Answers larger than ``max_response_bytes`` are cut off while streaming.
+
+The address in the signed data (the activation code's smdpAddress) and the place to connect can
+differ: ``connect_to`` maps an address either to ``(host, port)``, where the TLS certificate is
+still checked against the address (like ``curl --connect-to``), or to a base URL
+(``"https://proxy.example:8443/prefix"``), where it is checked against the URL's host.
+
+httpx is imported when a transport is created, so ``import pyrsp.transports.http`` stays cheap.
+Every httpx failure becomes :class:`~pyrsp.errors.HttpTransportError`,
+:class:`~pyrsp.errors.TlsError` or :class:`~pyrsp.errors.ServerTimeoutError`, raised ``from``
+the original.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import ssl
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias, Union
+
+from pyrsp.errors import (
+    HttpTransportError,
+    ServerProtocolError,
+    ServerTimeoutError,
+    TlsError,
+    UsageError,
+)
+from pyrsp.protocol.effects import HttpResponse
+
+if TYPE_CHECKING:
+    import httpx
+    from cryptography import x509
+
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "AsyncHttpsTransport",
+    "ConnectTarget",
+    "HttpTrace",
+    "HttpsTransport",
+    "TrustSource",
+    "load_trust_roots",
+    "make_ssl_context",
+]
+
+log = logging.getLogger(__name__)
+
+#: The default cap on an answer's size: far above any bound profile package.
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+
+#: A trust anchor: a certificate object, DER or PEM bytes, or a PEM/DER file or a directory.
+TrustSource: TypeAlias = Union["x509.Certificate", bytes, str, "os.PathLike[str]"]
+#: Where to connect for an address: ``(host, port)`` or a base URL.
+ConnectTarget: TypeAlias = tuple[str, int] | str
+
+_CERT_SUFFIXES = frozenset({".pem", ".crt", ".cer", ".der"})
+_ADDRESS = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+    r"[A-Za-z0-9])?\.?(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?"
+)
+
+
+@dataclass(frozen=True)
+class HttpTrace:
+    """One traced HTTP event: ``kind`` is ``"request"``, ``"response"`` or ``"error"``.
+
+    Bodies are the exact bytes; the hook decides what, if anything, to log.
+    """
+
+    kind: str
+    url: str
+    status: int = 0
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    elapsed: float = 0.0
+    error: str = ""
+
+
+TraceHook: TypeAlias = Callable[[HttpTrace], None]
+
+
+# --- trust ------------------------------------------------------------------------------------
+
+
+def load_trust_roots(trust: TrustSource | Iterable[TrustSource]) -> list[bytes]:
+    """The DER of every certificate in ``trust``: objects, DER/PEM bytes, files or directories.
+
+    A directory contributes its ``.pem``, ``.crt``, ``.cer`` and ``.der`` files. Raises
+    :class:`UsageError` naming the source that holds no readable certificate.
+    """
+    from cryptography import x509
+
+    if isinstance(trust, x509.Certificate | bytes | str | os.PathLike):
+        return _load_one(trust)
+    roots: list[bytes] = []
+    for item in trust:
+        roots.extend(_load_one(item))
+    return roots
+
+
+def _load_one(source: TrustSource) -> list[bytes]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    if isinstance(source, x509.Certificate):
+        return [source.public_bytes(Encoding.DER)]
+    if isinstance(source, bytes):
+        return _parse_certificates(source, "the bytes given")
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in _CERT_SUFFIXES)
+        if not files:
+            raise UsageError(f"no .pem/.crt/.cer/.der file in trust directory {path}")
+        return [der for f in files if f.is_file() for der in _read_file(f)]
+    return _read_file(path)
+
+
+def _read_file(path: Path) -> list[bytes]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read trust file {path}: {exc.strerror}") from exc
+    return _parse_certificates(data, str(path))
+
+
+def _parse_certificates(data: bytes, where: str) -> list[bytes]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    try:
+        if b"-----BEGIN" in data:
+            certs = x509.load_pem_x509_certificates(data)
+        else:
+            certs = [x509.load_der_x509_certificate(data)]
+    except ValueError as exc:
+        raise UsageError(f"expected PEM or DER certificates in {where}: {exc}") from exc
+    return [cert.public_bytes(Encoding.DER) for cert in certs]
+
+
+def make_ssl_context(
+    trust: TrustSource | Iterable[TrustSource] | None = None,
+    *,
+    use_system_store: bool = False,
+    insecure: bool = False,
+) -> ssl.SSLContext:
+    """A TLS 1.2+ client context trusting ``trust`` (and the system store only when asked).
+
+    With ``insecure=True`` no certificate or host name is checked: for debugging only.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    roots = load_trust_roots(trust) if trust is not None else []
+    if roots:
+        context.load_verify_locations(cadata=b"".join(roots))
+    if use_system_store:
+        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    return context
+
+
+# --- configuration shared by both transports --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Target:
+    url: str
+    headers: dict[str, str]
+    extensions: dict[str, Any]
+    sni: str
+
+
+class _Config:
+    """What both transports share: URL building, limits, tracing and error translation."""
+
+    def __init__(
+        self,
+        *,
+        allow_http: bool,
+        connect_to: Mapping[str, ConnectTarget] | None,
+        max_response_bytes: int,
+        trace: TraceHook | None,
+        has_trust: bool,
+    ) -> None:
+        if max_response_bytes <= 0:
+            raise UsageError(f"max_response_bytes must be positive, got {max_response_bytes}")
+        self.allow_http = allow_http
+        self.connect_to = {
+            k.lower(): _check_target(v, allow_http) for k, v in (connect_to or {}).items()
+        }
+        self.max_response_bytes = max_response_bytes
+        self.trace = trace
+        self.has_trust = has_trust
+
+    def target(self, address: str, path: str, headers: Mapping[str, str]) -> _Target:
+        """The URL, headers and httpx extensions for POSTing to ``address`` + ``path``."""
+        if _ADDRESS.fullmatch(address) is None:
+            raise HttpTransportError(f"expected a host name with an optional port, got {address!r}")
+        if not path.startswith("/"):
+            raise UsageError(f"expected a path starting with '/', got {path!r}")
+        override = self.connect_to.get(address.lower())
+        sent = dict(headers)
+        if override is None:
+            return _Target(f"https://{address}{path}", sent, {}, "")
+        if isinstance(override, str):
+            return _Target(override.rstrip("/") + path, sent, {}, "")
+        host, port = override
+        sni = _host_of(address)
+        sent["Host"] = address
+        netloc = f"[{host}]" if ":" in host else host
+        return _Target(f"https://{netloc}:{port}{path}", sent, {"sni_hostname": sni}, sni)
+
+    def emit(self, event: HttpTrace) -> None:
+        if self.trace is not None:
+            self.trace(event)
+
+    def too_large(self, url: str, size: int) -> ServerProtocolError:
+        return ServerProtocolError(
+            f"POST {url}: expected an answer of at most {self.max_response_bytes} bytes, "
+            f"got {size} bytes or more"
+        )
+
+    def translate(self, exc: Exception, url: str) -> Exception:
+        """The pyrsp error for an httpx failure on ``url``."""
+        import httpx
+
+        if isinstance(exc, httpx.TimeoutException):
+            return ServerTimeoutError(f"POST {url}: no answer in time ({type(exc).__name__})")
+        if isinstance(exc, httpx.DecodingError):
+            return ServerProtocolError(f"POST {url}: an answer that does not decode: {exc}")
+        tls = _ssl_cause(exc)
+        if tls is not None:
+            hint = "" if self.has_trust else " (no trust roots are configured)"
+            return TlsError(f"POST {url}: TLS failed: {tls}{hint}")
+        return HttpTransportError(f"POST {url}: {type(exc).__name__}: {exc}")
+
+
+def _check_target(target: ConnectTarget, allow_http: bool) -> ConnectTarget:
+    if isinstance(target, tuple):
+        host, port = target
+        if not host or not 0 < port < 65536:
+            raise UsageError(f"expected connect_to (host, port), got {target!r}")
+        return (host, port)
+    if target.startswith("http://") and not allow_http:
+        raise UsageError(f"connect_to {target!r} is plain http: pass allow_http=True to allow it")
+    if not target.startswith(("https://", "http://")):
+        raise UsageError(f"expected connect_to as (host, port) or an http(s) URL, got {target!r}")
+    return target
+
+
+def _host_of(address: str) -> str:
+    if address.startswith("["):
+        return address[1 : address.index("]")]
+    return address.rsplit(":", 1)[0] if ":" in address else address
+
+
+def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _lower_headers(headers: httpx.Headers) -> dict[str, str]:
+    return {key.lower(): value for key, value in headers.items()}
+
+
+def _declared_length(headers: httpx.Headers) -> int:
+    value = headers.get("content-length", "")
+    return int(value) if value.isdigit() else -1
+
+
+class _BodyLimit:
+    """Accumulate body chunks; raise as soon as the total passes the limit."""
+
+    def __init__(self, config: _Config, url: str, headers: httpx.Headers) -> None:
+        self.config = config
+        self.url = url
+        self.chunks: list[bytes] = []
+        self.size = 0
+        declared = _declared_length(headers)
+        if declared > config.max_response_bytes:
+            raise config.too_large(url, declared)
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.config.max_response_bytes:
+            raise self.config.too_large(self.url, self.size)
+        self.chunks.append(chunk)
+
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+def _configure(
+    *,
+    trust: TrustSource | Iterable[TrustSource] | None,
+    use_system_store: bool,
+    insecure: bool,
+    allow_http: bool,
+    connect_to: Mapping[str, ConnectTarget] | None,
+    timeout: float | httpx.Timeout,
+    max_response_bytes: int,
+    proxy: str | httpx.Proxy | None,
+    trust_env: bool,
+    trace: TraceHook | None,
+) -> tuple[_Config, dict[str, Any]]:
+    """The shared configuration and the ``httpx.Client``/``AsyncClient`` keyword arguments."""
+    config = _Config(
+        allow_http=allow_http,
+        connect_to=connect_to,
+        max_response_bytes=max_response_bytes,
+        trace=trace,
+        has_trust=trust is not None or use_system_store,
+    )
+    if insecure:
+        log.warning("TLS verification is OFF (insecure=True): never use this in production")
+    context = make_ssl_context(trust, use_system_store=use_system_store, insecure=insecure)
+    kwargs = {
+        "verify": context,
+        "timeout": timeout,
+        "proxy": proxy,
+        "trust_env": trust_env,
+        "follow_redirects": False,
+    }
+    return config, kwargs
+
+
+# --- blocking ---------------------------------------------------------------------------------
+
+
+class HttpsTransport:
+    """A blocking ES9+ HTTP transport on ``httpx.Client`` (implements ``HttpTransport``).
+
+    ``trust``: the CI roots (certificate objects, DER/PEM bytes, files or a directory).
+    ``use_system_store``: trust the system store too. ``insecure``: verify nothing.
+    ``allow_http``: permit ``http://`` base URLs in ``connect_to``. ``connect_to``: address ->
+    ``(host, port)`` or base URL. ``timeout``: seconds or an ``httpx.Timeout``.
+    ``max_response_bytes``: the answer size cap. ``proxy``/``trust_env``: as in httpx.
+    ``transport``: an httpx transport to use instead of the network (``httpx.MockTransport``,
+    an in-process test SM-DP+). ``trace``: called with an :class:`HttpTrace` per event.
+    """
+
+    def __init__(
+        self,
+        *,
+        trust: TrustSource | Iterable[TrustSource] | None = None,
+        use_system_store: bool = False,
+        insecure: bool = False,
+        allow_http: bool = False,
+        connect_to: Mapping[str, ConnectTarget] | None = None,
+        timeout: float | httpx.Timeout = 30.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        proxy: str | httpx.Proxy | None = None,
+        trust_env: bool = True,
+        transport: httpx.BaseTransport | None = None,
+        trace: TraceHook | None = None,
+    ) -> None:
+        self._config, self._kwargs = _configure(
+            trust=trust,
+            use_system_store=use_system_store,
+            insecure=insecure,
+            allow_http=allow_http,
+            connect_to=connect_to,
+            timeout=timeout,
+            max_response_bytes=max_response_bytes,
+            proxy=proxy,
+            trust_env=trust_env,
+            trace=trace,
+        )
+        self._transport = transport
+        self._clients: dict[str, httpx.Client] = {}
+
+    def _client(self, sni: str) -> httpx.Client:
+        import httpx
+
+        client = self._clients.get(sni)
+        if client is None:
+            client = httpx.Client(transport=self._transport, **self._kwargs)
+            self._clients[sni] = client
+        return client
+
+    def post(
+        self, address: str, path: str, body: bytes, headers: Mapping[str, str]
+    ) -> HttpResponse:
+        """POST ``body`` to ``address`` + ``path``; return the answer, whatever its status."""
+        target = self._config.target(address, path, headers)
+        self._config.emit(HttpTrace("request", target.url, headers=target.headers, body=body))
+        started = time.monotonic()
+        with self._translated(target.url):
+            response = self._exchange(target, body)
+        self._trace_response(target.url, response, time.monotonic() - started)
+        return response
+
+    def _exchange(self, target: _Target, body: bytes) -> HttpResponse:
+        client = self._client(target.sni)
+        with client.stream(
+            "POST", target.url, content=body, headers=target.headers, extensions=target.extensions
+        ) as answer:
+            limit = _BodyLimit(self._config, target.url, answer.headers)
+            for chunk in answer.iter_bytes():
+                limit.add(chunk)
+            return HttpResponse(answer.status_code, limit.body(), _lower_headers(answer.headers))
+
+    @contextmanager
+    def _translated(self, url: str) -> Iterator[None]:
+        import httpx
+
+        try:
+            yield
+        except httpx.HTTPError as exc:
+            error = self._config.translate(exc, url)
+            self._config.emit(HttpTrace("error", url, error=str(error)))
+            raise error from exc
+
+    def _trace_response(self, url: str, response: HttpResponse, elapsed: float) -> None:
+        event = HttpTrace(
+            "response", url, response.status, response.headers, response.body, elapsed
+        )
+        self._config.emit(event)
+
+    def close(self) -> None:
+        """Close every pooled connection. Safe to call twice."""
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            client.close()
+
+    def __enter__(self) -> HttpsTransport:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+# --- async ------------------------------------------------------------------------------------
+
+
+class AsyncHttpsTransport:
+    """The ``async`` twin of :class:`HttpsTransport` on ``httpx.AsyncClient``.
+
+    Same arguments; ``transport`` is an ``httpx.AsyncBaseTransport``.
+    """
+
+    def __init__(
+        self,
+        *,
+        trust: TrustSource | Iterable[TrustSource] | None = None,
+        use_system_store: bool = False,
+        insecure: bool = False,
+        allow_http: bool = False,
+        connect_to: Mapping[str, ConnectTarget] | None = None,
+        timeout: float | httpx.Timeout = 30.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        proxy: str | httpx.Proxy | None = None,
+        trust_env: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+        trace: TraceHook | None = None,
+    ) -> None:
+        self._config, self._kwargs = _configure(
+            trust=trust,
+            use_system_store=use_system_store,
+            insecure=insecure,
+            allow_http=allow_http,
+            connect_to=connect_to,
+            timeout=timeout,
+            max_response_bytes=max_response_bytes,
+            proxy=proxy,
+            trust_env=trust_env,
+            trace=trace,
+        )
+        self._transport = transport
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def _client(self, sni: str) -> httpx.AsyncClient:
+        import httpx
+
+        client = self._clients.get(sni)
+        if client is None:
+            client = httpx.AsyncClient(transport=self._transport, **self._kwargs)
+            self._clients[sni] = client
+        return client
+
+    async def post(
+        self, address: str, path: str, body: bytes, headers: Mapping[str, str]
+    ) -> HttpResponse:
+        """POST ``body`` to ``address`` + ``path``; return the answer, whatever its status."""
+        import httpx
+
+        target = self._config.target(address, path, headers)
+        self._config.emit(HttpTrace("request", target.url, headers=target.headers, body=body))
+        started = time.monotonic()
+        try:
+            response = await self._exchange(target, body)
+        except httpx.HTTPError as exc:
+            error = self._config.translate(exc, target.url)
+            self._config.emit(HttpTrace("error", target.url, error=str(error)))
+            raise error from exc
+        event = HttpTrace(
+            "response",
+            target.url,
+            response.status,
+            response.headers,
+            response.body,
+            time.monotonic() - started,
+        )
+        self._config.emit(event)
+        return response
+
+    async def _exchange(self, target: _Target, body: bytes) -> HttpResponse:
+        client = self._client(target.sni)
+        async with client.stream(
+            "POST", target.url, content=body, headers=target.headers, extensions=target.extensions
+        ) as answer:
+            limit = _BodyLimit(self._config, target.url, answer.headers)
+            async for chunk in answer.aiter_bytes():
+                limit.add(chunk)
+            return HttpResponse(answer.status_code, limit.body(), _lower_headers(answer.headers))
+
+    async def close(self) -> None:
+        """Close every pooled connection. Safe to call twice."""
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            await client.aclose()
+
+    async def __aenter__(self) -> AsyncHttpsTransport:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
