@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pyrsp import asn1, tlv
 from pyrsp.errors import CodecError, UsageError
 from pyrsp.models import (
     EuiccInfo1,
@@ -448,3 +449,126 @@ def test_install_result_error(command_id: int, reason_code: int, command: str, r
     assert (result.bpp_command_id, result.bpp_command) == (command_id, command)
     assert (result.error_reason_code, result.error_reason) == (reason_code, reason)
     assert result.iccid == ICCID
+
+
+# --- models built from real DER, decoded by pyrsp.asn1 -------------------------------------------
+
+
+def _der(tag: int, *parts: bytes) -> bytes:
+    return tlv.build(tag, b"".join(parts))
+
+
+SMDP = b"smdp.example.com"
+OID_2_999_10 = bytes.fromhex("06038837 0A")
+
+
+def test_euicc_info1_from_der() -> None:
+    der = _der(
+        0xBF20,
+        _der(0x82, b"\x02\x02\x01"),
+        _der(0xA9, _der(0x04, SKI_NIST), _der(0x04, SKI_BRP)),
+        _der(0xAA, _der(0x04, SKI_NIST)),
+    )
+    info = EuiccInfo1.from_asn1(asn1.decode("EUICCInfo1", der))
+    assert info.svn == "2.2.1"
+    assert info.ci_pkids_for_verification == (SKI_NIST.hex().upper(), SKI_BRP.hex().upper())
+    assert info.ci_pkids_for_signing == (SKI_NIST.hex().upper(),)
+
+
+def test_euicc_info2_through_the_codec() -> None:
+    info = EuiccInfo2.from_asn1(asn1.decode("EUICCInfo2", asn1.encode("EUICCInfo2", INFO2)))
+    assert info == EuiccInfo2.from_asn1(INFO2)
+
+
+def test_profile_info_list_from_der() -> None:
+    profile = _der(
+        0xE3,
+        _der(0x5A, ICCID_BYTES),
+        _der(0x4F, ISDP_AID),
+        _der(0x9F70, b"\x01"),
+        _der(0x90, b"work"),
+        _der(0x91, b"Operator"),
+        _der(0x92, "Plan \u00e4".encode()),
+        _der(0x93, b"\x01"),
+        _der(0x94, PNG),
+        _der(0x95, b"\x01"),
+        _der(0xB6, _der(0x30, _der(0x80, b"\x05\xa0"), _der(0x81, SMDP))),
+        _der(0xB7, _der(0x80, bytes.fromhex("130014"))),
+        _der(0xB8, _der(0x80, OID_2_999_10[2:])),
+        _der(0x99, b"\x06\x40"),
+    )
+    disabled = _der(0xE3, _der(0x5A, iccid_to_bytes("894400000000000001")), _der(0x9F70, b"\0"))
+    der = _der(0xBF2D, _der(0xA0, profile, disabled))
+    kind, items = asn1.decode("ProfileInfoListResponse", der)
+    assert kind == "profileInfoListOk"
+    first, second = (ProfileInfo.from_asn1(item) for item in items)
+    assert (first.iccid, first.state, first.nickname) == (ICCID, ProfileState.ENABLED, "work")
+    assert first.profile_name == "Plan \u00e4"
+    assert first.isdp_aid == ISDP_AID.hex().upper()
+    assert (first.icon_type, first.icon) == (IconType.PNG, PNG)
+    assert first.profile_class is ProfileClass.PROVISIONING
+    assert first.notification_configuration[0].events == (
+        NotificationEvent.INSTALL, NotificationEvent.DISABLE,
+    )  # fmt: skip
+    assert first.notification_configuration[0].address == SMDP.decode()
+    assert first.profile_owner is not None and first.profile_owner.mcc_mnc == "310410"
+    assert first.dp_proprietary_data is not None
+    assert first.dp_proprietary_data.dp_oid == "2.999.10"
+    assert first.policy_rules == ("ppr1",)
+    assert (second.iccid, second.state) == ("894400000000000001", ProfileState.DISABLED)
+
+
+def test_profile_metadata_from_der() -> None:
+    der = _der(
+        0xBF25,
+        _der(0x5A, ICCID_BYTES),
+        _der(0x91, b"Operator"),
+        _der(0x92, b"Plan A"),
+        _der(0xB6, _der(0x30, _der(0x80, b"\x07\x80"), _der(0x81, SMDP))),
+    )
+    metadata = ProfileMetadata.from_asn1(asn1.decode("StoreMetadataRequest", der))
+    assert (metadata.iccid, metadata.profile_name) == (ICCID, "Plan A")
+    assert metadata.profile_class is ProfileClass.OPERATIONAL
+    assert metadata.notification_configuration[0].events == (NotificationEvent.INSTALL,)
+
+
+def _pir_der(final_result: bytes) -> bytes:
+    metadata = _der(
+        0xBF2F,
+        _der(0x80, b"\x07"),
+        _der(0x81, b"\x07\x80"),
+        _der(0x0C, SMDP),
+        _der(0x5A, ICCID_BYTES),
+    )
+    data = _der(0xBF27, _der(0x80, bytes(range(16))), metadata, OID_2_999_10, final_result)
+    return _der(0xBF37, data, _der(0x5F37, bytes(64)))
+
+
+def test_install_result_success_from_der() -> None:
+    der = _pir_der(_der(0xA2, _der(0xA0, _der(0x4F, ISDP_AID), _der(0x04, b"\x30\x00"))))
+    result = InstallResult.from_asn1(asn1.decode("ProfileInstallationResult", der))
+    assert result.success
+    assert (result.iccid, result.isdp_aid) == (ICCID, ISDP_AID.hex().upper())
+    assert result.transaction_id == bytes(range(16)).hex().upper()
+    assert result.smdp_oid == "2.999.10"
+    assert (result.notification.seq_number, result.notification.address) == (7, SMDP.decode())
+
+
+def test_install_result_error_from_der() -> None:
+    der = _pir_der(_der(0xA2, _der(0xA1, _der(0x80, b"\x02"), _der(0x81, b"\x09"))))
+    kind, pending = asn1.decode("PendingNotification", der)
+    assert kind == "profileInstallationResult"
+    result = InstallResult.from_asn1(pending)
+    assert not result.success
+    assert (result.bpp_command, result.error_reason) == (
+        "storeMetadata", "installFailedDueToIccidAlreadyExistsOnEuicc",
+    )  # fmt: skip
+
+
+def test_notification_list_from_der() -> None:
+    item = _der(0xBF2F, _der(0x80, b"\x00"), _der(0x81, b"\x04\x10"), _der(0x0C, SMDP))
+    kind, items = asn1.decode("ListNotificationResponse", _der(0xBF28, _der(0xA0, item)))
+    assert kind == "notificationMetadataList"
+    (notification,) = (NotificationMetadata.from_asn1(value) for value in items)
+    assert (notification.seq_number, notification.event) == (0, NotificationEvent.DELETE)
+    assert notification.iccid is None
