@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from pcsc_support import pcsc_reader  # noqa: F401  (the PC/SC fixture, see pcsc_support)
+
 VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
 
 
