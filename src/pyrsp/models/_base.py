@@ -86,5 +86,9 @@ class Model(BaseModel):
     """Frozen; fields by snake_case name or by their SGP.22 name; unknown fields rejected."""
 
     model_config = ConfigDict(
-        frozen=True, populate_by_name=True, alias_generator=_alias, extra="forbid"
+        frozen=True,
+        populate_by_name=True,
+        alias_generator=_alias,
+        extra="forbid",
+        defer_build=True,
     )
