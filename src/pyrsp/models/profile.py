@@ -64,6 +64,7 @@ _EVENT_BITS = ("install", "enable", "disable", "delete")
 
 
 def events_from_bits(bits: tuple[bytes, int]) -> tuple[NotificationEvent, ...]:
+    """The events set in a ``NotificationEvent`` BIT STRING; bits beyond 3 raise CodecError."""
     names = flags(bits, _EVENT_BITS)
     unknown = [name for name in names if name not in _EVENT_BITS]
     if unknown:
@@ -120,6 +121,8 @@ class DpProprietaryData(Model):
 
 
 class _ProfileMetadataBase(Model):
+    """The members ``ProfileInfo`` shares with ``StoreMetadataRequest``."""
+
     iccid: str | None = None
     service_provider_name: str | None = None
     profile_name: str | None = None
