@@ -243,6 +243,11 @@ def test_describe_status() -> None:
         (answer(auth_answer(serverSigned1=b64(b"\x31\x00"))), "serverSigned1 to start with tag 30"),
         (answer(auth_answer(serverSignature1="")), "start with tag 5F37, got nothing"),
         (answer(auth_answer(serverCertificate=[])), "serverCertificate as a string"),
+        (
+            answer(auth_answer(serverSigned1=b64(SIGNED1 + b"\x00"))),
+            "serverSigned1 as one whole TLV",
+        ),
+        (answer(auth_answer(serverSigned1=b64(SIGNED1[:-1]))), "serverSigned1 as one whole TLV"),
     ],
 )
 def test_malformed_answers_are_server_protocol_errors(response: HttpResponse, match: str) -> None:

@@ -28,7 +28,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pyrsp.errors import ProtocolViolation, ServerProtocolError, SmdpError, UsageError
+from pyrsp import tlv
+from pyrsp.errors import (
+    CodecError,
+    ProtocolViolation,
+    ServerProtocolError,
+    SmdpError,
+    UsageError,
+)
 from pyrsp.protocol.effects import Flow, HttpPost, HttpResponse
 
 __all__ = [
@@ -431,12 +438,19 @@ class _Fields:
         return value
 
     def tlv(self, name: str, tag: bytes) -> bytes:
+        """A base64 field that must hold exactly one whole TLV with ``tag``."""
         data = _unb64(self.function, name, self.string(name))
         if data[: len(tag)] != tag:
             raise ServerProtocolError(
                 f"{self.function}: expected {name} to start with tag {tag.hex().upper()}, "
                 f"got {data[:4].hex().upper() or 'nothing'}"
             )
+        try:
+            tlv.parse(data)
+        except CodecError as exc:
+            raise ServerProtocolError(
+                f"{self.function}: expected {name} as one whole TLV: {exc}"
+            ) from exc
         return data
 
 
