@@ -1,0 +1,15 @@
+"""A test SM-DP+ (SGP.22 ES9+ and ES8+) for tests, demos and integration tests.
+
+:class:`TestSmdp` answers the five ES9+ functions with the checks an SM-DP+ makes, builds Bound
+Profile Packages, keeps download orders and received notifications, injects faults, and serves
+in-process (an httpx transport) or over real HTTPS (uvicorn, the ``server`` extra).
+"""
+
+from __future__ import annotations
+
+from pyrsp.testing.smdp.faults import FaultKind
+from pyrsp.testing.smdp.orders import Order, OrderState, ProfileClass
+from pyrsp.testing.smdp.smdp import TestSmdp
+from pyrsp.testing.smdp.state import ReceivedNotification
+
+__all__ = ["FaultKind", "Order", "OrderState", "ProfileClass", "ReceivedNotification", "TestSmdp"]

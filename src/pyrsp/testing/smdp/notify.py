@@ -1,0 +1,196 @@
+"""ES9+ HandleNotification and CancelSession on the SM-DP+ side (SGP.22 5.6.4 and 5.6.5).
+
+Every notification that decodes is stored with the outcome of its checks (nothing is thrown
+away, so a test can see a bad one); only a verified one moves an order. The installation
+result (``BF37``) is checked with the session's eUICC certificate, other notifications
+(``30``) with the certificate chain they carry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyrsp import tlv
+from pyrsp.errors import CodecError, PyrspError, SmdpError
+from pyrsp.models.identifiers import iccid_from_bytes
+from pyrsp.testing.smdp import codes
+from pyrsp.testing.smdp.authenticate import parts, verify_euicc_signature
+from pyrsp.testing.smdp.chain import check_euicc_chain, eid_of
+from pyrsp.testing.smdp.credentials import authority_key_id, load_certificate
+from pyrsp.testing.smdp.es9 import Request, decode
+from pyrsp.testing.smdp.orders import OrderState
+from pyrsp.testing.smdp.state import ReceivedNotification, ServerState
+
+__all__ = ["cancel_session", "handle_notification"]
+
+_EVENTS = ("install", "enable", "disable", "delete")
+_RETRIABLE_REASONS = frozenset(
+    {1, 2, 5, 127}
+)  # postponed, timeout, loadBppExecutionError, undefined
+
+
+def handle_notification(state: ServerState, request: Request) -> None:
+    """ES9+.HandleNotification (SGP.22 section 5.6.4); the answer is 204 with no body."""
+    der = request.binary("pendingNotification")
+    notification = decode("PendingNotification", der, "pendingNotification")
+    if notification[0] == "profileInstallationResult":
+        record = _installation_result(state, der, notification[1])
+    else:
+        record = _other_notification(state, der, notification[1])
+    state.notifications.append(record)
+
+
+def _installation_result(
+    state: ServerState, der: bytes, value: dict[str, Any]
+) -> ReceivedNotification:
+    data = value["profileInstallationResultData"]
+    metadata = data["notificationMetadata"]
+    session = state.sessions.by_tid(data["transactionId"])
+    problem = ""
+    eid: str | None = None
+    try:
+        if session is None:
+            raise codes.refuse(codes.TRANSACTION_ID_UNKNOWN, "no session with this transactionId")
+        eid = session.eid
+        data_der, signature_tlv = _members(der)
+        verify_euicc_signature(session.euicc_certificate, data_der, signature_tlv, "euiccSignPIR")
+    except SmdpError as exc:
+        problem = str(exc)
+    result_kind, result = data["finalResult"]
+    success = result_kind == "successResult"
+    if not problem and session is not None:
+        _settle_order(session.order, success, eid)
+        state.sessions.close(session.transaction_id)
+    return ReceivedNotification(
+        event="install",
+        seq_number=metadata["seqNumber"],
+        iccid=_iccid(metadata),
+        eid=eid,
+        notification_address=metadata["notificationAddress"],
+        transaction_id=data["transactionId"].hex().upper(),
+        success=success,
+        error_reason=None if success else result.get("errorReason"),
+        bpp_command_id=None if success else result.get("bppCommandId"),
+        verified=not problem,
+        problem=problem,
+        received=state.clock(),
+        raw=der,
+    )
+
+
+def _settle_order(order: Any, success: bool, eid: str | None) -> None:
+    if order is None or order.state is not OrderState.DOWNLOADED:
+        return
+    order.installed_eid = eid if success else None
+    order.move(OrderState.INSTALLED if success else OrderState.ERROR)
+
+
+def _other_notification(
+    state: ServerState, der: bytes, value: dict[str, Any]
+) -> ReceivedNotification:
+    metadata = value["tbsOtherNotification"]
+    tbs_der, signature_tlv, euicc_der, eum_der = parts_of_sequence(der)
+    problem = ""
+    eid: str | None = None
+    try:
+        ci = _ci_for(state, eum_der)
+        euicc = check_euicc_chain(euicc_der, eum_der, ci, state.clock())
+        eid = eid_of(euicc)
+        verify_euicc_signature(euicc, tbs_der, signature_tlv, "euiccNotificationSignature")
+    except PyrspError as exc:
+        problem = str(exc)
+    return ReceivedNotification(
+        event=_event(metadata["profileManagementOperation"]),
+        seq_number=metadata["seqNumber"],
+        iccid=_iccid(metadata),
+        eid=eid,
+        notification_address=metadata["notificationAddress"],
+        transaction_id=None,
+        success=None,
+        error_reason=None,
+        bpp_command_id=None,
+        verified=not problem,
+        problem=problem,
+        received=state.clock(),
+        raw=der,
+    )
+
+
+def parts_of_sequence(der: bytes) -> list[bytes]:
+    """The exact bytes of the members of a SEQUENCE TLV."""
+    return [child.raw for child in tlv.parse(der).children()]
+
+
+def _members(der: bytes) -> tuple[bytes, bytes]:
+    members = parts_of_sequence(der)
+    return members[0], members[1]
+
+
+def _ci_for(state: ServerState, eum_der: bytes) -> Any:
+    key_id = authority_key_id(load_certificate(eum_der)) or b""
+    ci = state.credentials.ci_for(key_id)
+    if ci is None:
+        raise codes.refuse(codes.CI_PKID_UNKNOWN, f"no CI with key id {key_id.hex()}")
+    return ci
+
+
+def _event(bits: tuple[bytes, int]) -> str:
+    data, size = bits
+    for index in range(min(size, len(_EVENTS))):
+        if index // 8 < len(data) and data[index // 8] & (0x80 >> (index % 8)):
+            return _EVENTS[index]
+    return "unknown"
+
+
+def _iccid(metadata: dict[str, Any]) -> str | None:
+    raw: bytes | None = metadata.get("iccid")
+    if raw is None:
+        return None
+    try:
+        return iccid_from_bytes(raw)
+    except CodecError:
+        return raw.hex()
+
+
+def cancel_session(state: ServerState, request: Request) -> dict[str, Any]:
+    """ES9+.CancelSession (SGP.22 section 5.6.5)."""
+    transaction_id = request.transaction_id()
+    session = state.sessions.get(transaction_id)
+    if session is None:
+        raise codes.refuse(
+            codes.TRANSACTION_ID_UNKNOWN, f"no open session with transactionId {transaction_id!r}"
+        )
+    der = request.binary("cancelSessionResponse")
+    response = decode("CancelSessionResponse", der, "cancelSessionResponse")
+    if response[0] != "cancelSessionResponseOk":
+        raise codes.refuse(
+            codes.EUICC_VERIFICATION_FAILED, f"the eUICC refused CancelSession (code {response[1]})"
+        )
+    signed_der, signature_tlv = parts(der, "cancelSessionResponse")[:2]
+    if session.euicc_certificate is not None:
+        verify_euicc_signature(
+            session.euicc_certificate, signed_der, signature_tlv, "euiccCancelSessionSignature"
+        )
+    signed = response[1]["euiccCancelSessionSigned"]
+    if signed["transactionId"] != session.tid:
+        raise codes.refuse(
+            codes.TRANSACTION_ID_UNKNOWN,
+            f"the signed transactionId {signed['transactionId'].hex()} is not {session.tid.hex()}",
+        )
+    if signed["smdpOid"] != state.credentials.oid:
+        raise codes.refuse(
+            codes.SMDP_OID_INVALID,
+            f"expected smdpOid {state.credentials.oid}, got {signed['smdpOid']}",
+        )
+    _cancel_order(session.order, signed["reason"])
+    state.sessions.close(transaction_id)
+    return {}
+
+
+def _cancel_order(order: Any, reason: int) -> None:
+    """Postponed, timeout and load errors leave the order downloadable; others cancel it."""
+    if order is None or order.state not in (OrderState.RELEASED, OrderState.DOWNLOADED):
+        return
+    target = OrderState.RELEASED if reason in _RETRIABLE_REASONS else OrderState.CANCELLED
+    if order.state is not target:
+        order.move(target)

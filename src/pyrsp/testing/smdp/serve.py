@@ -1,0 +1,175 @@
+"""Serving a TestSmdp: in-process as an httpx transport, or over real HTTPS on loopback.
+
+:class:`SmdpTransport` is an httpx transport (blocking and ``async``, like
+``httpx.MockTransport``) that answers from the TestSmdp in the same process. :func:`serve_https`
+runs the same answers behind uvicorn (the ``server`` extra) on a thread, with the TLS
+certificate and key of the SM-DP+; clients connect to the loopback address and check the
+certificate against the SM-DP+ host name. Link-level faults (a slow answer, a dropped
+connection) are carried out here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from pyrsp.errors import UsageError
+from pyrsp.testing.smdp.faults import Reply
+
+__all__ = ["Responder", "SmdpTransport", "asgi_app", "serve_https"]
+
+_DROP_MESSAGE = "Server disconnected without sending a complete response."
+_STARTUP_TIMEOUT = 10.0
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class Responder(Protocol):
+    """What the transports need from a TestSmdp."""
+
+    def respond(self, path: str, body: bytes) -> Reply:
+        """The answer to a POST of ``body`` to ``path``, faults included."""
+        ...
+
+
+class SmdpTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """An in-process httpx transport answering from a TestSmdp (any host name, no TLS)."""
+
+    def __init__(self, responder: Responder) -> None:
+        self._responder = responder
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer ``request`` (blocking clients)."""
+        reply = self._reply(request, request.read())
+        if reply.delay:
+            time.sleep(reply.delay)
+        return self._response(request, reply)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer ``request`` (``async`` clients)."""
+        reply = self._reply(request, await request.aread())
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        return self._response(request, reply)
+
+    def _reply(self, request: httpx.Request, body: bytes) -> Reply:
+        if request.method != "POST":
+            return Reply(405, {"allow": "POST", "content-type": "text/plain"}, b"POST only\n")
+        return self._responder.respond(request.url.path, body)
+
+    @staticmethod
+    def _response(request: httpx.Request, reply: Reply) -> httpx.Response:
+        if reply.drop:
+            raise httpx.RemoteProtocolError(_DROP_MESSAGE, request=request)
+        return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+
+
+def asgi_app(responder: Responder) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """An ASGI application serving ``responder`` (for uvicorn or any ASGI server)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body = await _read_body(receive)
+        if scope["method"] != "POST":
+            reply = Reply(405, {"allow": "POST", "content-type": "text/plain"}, b"POST only\n")
+        else:
+            reply = responder.respond(scope["path"], body)
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        await _send(send, reply)
+
+    return app
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send(send: Send, reply: Reply) -> None:
+    body = reply.body
+    declared = len(body) + (1024 if reply.drop else 0)
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
+    headers.append((b"content-length", str(declared).encode()))
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    if reply.drop:
+        # Promise more than is sent and stop: the server closes the connection mid-answer.
+        await send(
+            {"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True}
+        )
+        return
+    await send({"type": "http.response.body", "body": body})
+
+
+@contextmanager
+def serve_https(
+    responder: Responder,
+    tls_chain_pem: bytes,
+    tls_key_pem: bytes,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    log_level: str = "warning",
+) -> Iterator[str]:
+    """Serve ``responder`` over HTTPS on ``host``:``port`` (0: any free port) in a thread.
+
+    Yields the base URL (``https://127.0.0.1:PORT``); stops the server on exit.
+    """
+    try:
+        import uvicorn
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise UsageError("serving HTTPS needs uvicorn: pip install 'pyrsp[server]'") from exc
+    with tempfile.TemporaryDirectory(prefix="pyrsp-smdp-") as tmp:
+        cert_file, key_file = Path(tmp) / "tls.pem", Path(tmp) / "tls.key.pem"
+        cert_file.write_bytes(tls_chain_pem)
+        key_file.touch(mode=0o600)
+        key_file.write_bytes(tls_key_pem)
+        config = uvicorn.Config(
+            asgi_app(responder),
+            host=host,
+            port=port,
+            ssl_certfile=str(cert_file),
+            ssl_keyfile=str(key_file),
+            log_level=log_level,
+            lifespan="off",
+            access_log=False,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="pyrsp-testsmdp-https", daemon=True)
+        thread.start()
+        try:
+            bound = _wait_started(server, thread)
+            yield f"https://{_url_host(host)}:{bound}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=_STARTUP_TIMEOUT)
+
+
+def _wait_started(server: Any, thread: threading.Thread) -> int:
+    deadline = time.monotonic() + _STARTUP_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise UsageError("the HTTPS server did not start (is the port free?)")
+        time.sleep(0.01)
+    sockets = [s for srv in server.servers for s in srv.sockets]
+    return int(sockets[0].getsockname()[1])
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

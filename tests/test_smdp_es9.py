@@ -1,0 +1,177 @@
+"""TestSmdp ES9+ at the JSON level: each function's success path (SGP.22 section 5.6)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pyrsp import asn1, tlv
+from pyrsp.crypto import signature_from_tlv, verify
+from pyrsp.testing.pki import TestPki
+from pyrsp.testing.smdp import OrderState, TestSmdp
+from pyrsp.testing.smdp.profiles import generate_profile
+from test_smdp_support import NOW, PREFIX, Card, Lpa, codes_of, shared_pki, status_of, unb64
+
+
+@pytest.fixture
+def pki() -> TestPki:
+    return shared_pki()
+
+
+@pytest.fixture
+def smdp(pki: TestPki) -> TestSmdp:
+    return TestSmdp(pki, rng=3, now=NOW)
+
+
+@pytest.fixture
+def lpa(smdp: TestSmdp, pki: TestPki) -> Lpa:
+    return Lpa(smdp, Card(pki))
+
+
+def test_initiate_authentication_signs_server_signed1(lpa: Lpa, pki: TestPki) -> None:
+    answer = lpa.initiate()
+    assert status_of(answer) == "Executed-Success"
+    signed1 = unb64(answer["serverSigned1"])
+    value = asn1.decode("ServerSigned1", signed1)
+    assert value["transactionId"].hex().upper() == answer["transactionId"]
+    assert value["euiccChallenge"] == lpa.challenge
+    assert value["serverAddress"] == pki.smdp_host
+    assert unb64(answer["euiccCiPKIdToBeUsed"]) == b"\x04\x14" + pki.ci_key_id
+    assert unb64(answer["serverCertificate"]) == pki.dp_auth.der
+    verify(pki.dp_auth.certificate, signed1, signature_from_tlv(unb64(answer["serverSignature1"])))
+
+
+def test_seeded_servers_replay_the_same_session(pki: TestPki) -> None:
+    answers = []
+    for _ in range(2):
+        answers.append(Lpa(TestSmdp(pki, rng=5), Card(pki)).initiate())
+    assert answers[0] == answers[1]
+
+
+def test_authenticate_client_answers_metadata_and_smdp_signed2(
+    lpa: Lpa, smdp: TestSmdp, pki: TestPki
+) -> None:
+    ac = smdp.add_order(iccid="8999000000000000017", profile_name="Demo", service_provider="ACME")
+    lpa.initiate()
+    answer = lpa.authenticate(ac.matching_id)
+    assert status_of(answer) == "Executed-Success", answer
+    assert answer["transactionId"] == lpa.transaction_id
+    metadata = asn1.decode("StoreMetadataRequest", unb64(answer["profileMetadata"]))
+    assert metadata["profileName"] == "Demo"
+    assert metadata["serviceProviderName"] == "ACME"
+    assert metadata["iccid"] == bytes.fromhex("989900000000000010F7")
+    assert metadata["notificationConfigurationInfo"][0]["notificationAddress"] == pki.smdp_host
+    signed2 = unb64(answer["smdpSigned2"])
+    assert asn1.decode("SmdpSigned2", signed2) == {
+        "transactionId": lpa.tid,
+        "ccRequiredFlag": False,
+    }
+    assert unb64(answer["smdpCertificate"]) == pki.dp_pb.der
+
+
+def test_full_download_binds_the_profile_and_settles_the_order(
+    lpa: Lpa, smdp: TestSmdp, pki: TestPki
+) -> None:
+    ac = smdp.add_order(iccid="8999000000000000017")
+    unprotected = lpa.download(ac.matching_id)
+    order = smdp.order(ac.matching_id)
+    assert unprotected.profile_package == order.profile
+    configure = asn1.decode("ConfigureISDPRequest", unprotected.configure_isdp)
+    assert configure["dpProprietaryData"]["dpOid"] == pki.smdp_oid
+    assert unprotected.store_metadata == unb64(lpa.answers["authenticateClient"]["profileMetadata"])
+    assert unprotected.replace_session_keys is None
+    assert order.state is OrderState.INSTALLED
+    assert order.installed_eid == pki.eid
+    assert order.history == [OrderState.RELEASED, OrderState.DOWNLOADED]
+    [note] = smdp.notifications
+    assert (note.event, note.success, note.verified, note.iccid) == (
+        "install",
+        True,
+        True,
+        "8999000000000000017",
+    )
+    assert note.transaction_id == lpa.transaction_id
+    assert smdp.open_sessions == 0
+
+
+def test_replace_session_keys_and_multi_segment_profile(pki: TestPki) -> None:
+    smdp = TestSmdp(pki, rng=4, now=NOW, replace_session_keys=True)
+    package = generate_profile("8999000000000000017", filler=5000)
+    ac = smdp.add_order(package)
+    assert smdp.order(ac.matching_id).iccid == "8999000000000000017"
+    lpa = Lpa(smdp, Card(pki))
+    unprotected = lpa.download(ac.matching_id)
+    assert unprotected.replace_session_keys is not None
+    assert unprotected.profile_package == package
+    bpp = unb64(lpa.answers["getBoundProfilePackage"]["boundProfilePackage"])
+    segments = tlv.parse(bpp).require(0xA3).children()
+    assert len(segments) == 6  # 5.1 kB in segments of at most 1020 bytes
+    assert {s.tag for s in segments} == {0x86}
+    assert max(len(s.raw) for s in segments) <= 1024
+
+
+def test_handle_notification_answers_204_and_checks_other_notifications(
+    lpa: Lpa, smdp: TestSmdp, pki: TestPki
+) -> None:
+    iccid = bytes.fromhex("989900000000000010F7")
+    good = lpa.card.other_notification("enable", seq=3, iccid=iccid, address=pki.smdp_host)
+    bad = lpa.card.other_notification(
+        "delete", seq=4, iccid=iccid, address=pki.smdp_host, key=pki.eum.private_key
+    )
+    assert lpa.notify(good) == 204
+    assert lpa.notify(bad) == 204
+    first, second = smdp.notifications
+    assert (first.event, first.seq_number, first.verified, first.eid) == (
+        "enable",
+        3,
+        True,
+        pki.eid,
+    )
+    assert first.iccid == "8999000000000000017"
+    assert (second.event, second.verified) == ("delete", False)
+    assert "euiccNotificationSignature" in second.problem
+
+
+def test_cancel_session_ends_the_session(lpa: Lpa, smdp: TestSmdp) -> None:
+    ac = smdp.add_order()
+    lpa.initiate()
+    lpa.authenticate(ac.matching_id)
+    answer = lpa.cancel(reason=0)  # endUserRejection
+    assert status_of(answer) == "Executed-Success"
+    assert smdp.order(ac.matching_id).state is OrderState.CANCELLED
+    assert smdp.open_sessions == 0
+
+
+def test_cancel_session_postponed_keeps_the_order(lpa: Lpa, smdp: TestSmdp) -> None:
+    ac = smdp.add_order()
+    lpa.initiate()
+    lpa.authenticate(ac.matching_id)
+    assert status_of(lpa.cancel(reason=1)) == "Executed-Success"
+    assert smdp.order(ac.matching_id).state is OrderState.RELEASED
+    lpa.download(ac.matching_id)
+    assert smdp.order(ac.matching_id).state is OrderState.INSTALLED
+
+
+def test_confirmation_code_accepted(lpa: Lpa, smdp: TestSmdp) -> None:
+    ac = smdp.add_order(confirmation_code="1234")
+    assert ac.confirmation_code_required
+    lpa.initiate()
+    answer = lpa.authenticate(ac.matching_id)
+    assert asn1.decode("SmdpSigned2", unb64(answer["smdpSigned2"]))["ccRequiredFlag"] is True
+    assert status_of(lpa.get_bpp(code="1234")) == "Executed-Success"
+
+
+def test_eid_bound_order_without_matching_id(lpa: Lpa, smdp: TestSmdp, pki: TestPki) -> None:
+    ac = smdp.add_order(matching_id="", eid=pki.eid)
+    assert ac.matching_id == ""
+    lpa.initiate()
+    assert status_of(lpa.authenticate(None)) == "Executed-Success"
+
+
+def test_unknown_path_is_404_and_headers_are_es9(smdp: TestSmdp) -> None:
+    assert smdp.handle("/gsma/rsp2/es9plus/nothing", b"{}")[0] == 404
+    status, headers, body = smdp.handle(PREFIX + "initiateAuthentication", b"{}")
+    assert status == 200
+    assert headers["x-admin-protocol"].startswith("gsma/rsp/v2")
+    assert codes_of(json.loads(body)) == ("1.3.1", "2.2")
