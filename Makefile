@@ -17,8 +17,9 @@ $(VENV)/.installed: pyproject.toml scripts/install-system-deps
 demo: setup
 	$(BIN)/pyrsp demo
 
+# The PC/SC tests need root: pcsc-sandbox runs pytest beside a private pcscd, or plainly without.
 test: setup
-	$(BIN)/pytest
+	scripts/pcsc-sandbox $(BIN)/pytest
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks examples

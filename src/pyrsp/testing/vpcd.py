@@ -155,6 +155,7 @@ class VpcdBridge:
 
     def _drop_link(self) -> None:
         with self._lock:
+            self._linked.clear()
             if self._sock is not None:
                 with contextlib.suppress(OSError):
                     self._sock.shutdown(socket.SHUT_RDWR)
