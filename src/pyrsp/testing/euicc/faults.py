@@ -24,7 +24,8 @@ class Faults:
       :class:`~pyrsp.errors.CardRemovedError` then, and for every APDU after, until ``reset()``.
     - ``latency``: seconds added per APDU, and ``latency_per_byte`` per byte of command plus
       answer (a model of a real card's speed, for benchmarks).
-    - ``memory_limit``: bytes of profile storage; ``None`` uses the card's own capacity.
+    - ``memory_limit``: bytes of profile storage (``0``: out of memory, installs fail with
+      installFailedDueToInsufficientMemoryForProfile); ``None`` uses the card's capacity.
     """
 
     status_at: dict[int, int] = field(default_factory=dict)
