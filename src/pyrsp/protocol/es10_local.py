@@ -1,0 +1,257 @@
+"""ES10c: local profile management on the eUICC, sans-IO (SGP.22 sections 5.7.15 to 5.7.21).
+
+GetProfilesInfo, EnableProfile, DisableProfile, DeleteProfile, eUICCMemoryReset, GetEID and
+SetNickname, each as a request builder and a sub-flow; re-exported by
+:mod:`pyrsp.protocol.es10`. A profile is named by its ICCID (a digit string, 18 to 20 digits,
+always sent as 10 bytes) or its ISD-P AID (``bytes``, or a hex string).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pyrsp import asn1
+from pyrsp.errors import CodecError, UsageError
+from pyrsp.models import ProfileClass, ProfileInfo, eid_from_bytes, iccid_to_bytes
+from pyrsp.models.profile import NotificationEvent
+from pyrsp.protocol import es10_codes as codes
+from pyrsp.protocol.apdu import ApduConfig, transmit_es10
+from pyrsp.protocol.effects import Flow
+
+__all__ = [
+    "GET_EID",
+    "build_delete_profile_request",
+    "build_disable_profile_request",
+    "build_enable_profile_request",
+    "build_memory_reset_request",
+    "build_profiles_info_request",
+    "build_set_nickname_request",
+    "delete_profile",
+    "disable_profile",
+    "enable_profile",
+    "euicc_memory_reset",
+    "get_eid",
+    "get_profiles_info",
+    "profile_identifier",
+    "set_nickname",
+]
+
+#: GetEuiccDataRequest asking for the EID: ``BF3E 03 5C 01 5A`` (5.7.20).
+GET_EID = bytes.fromhex("BF3E035C015A")
+
+_EVENTS = ("install", "enable", "disable", "delete")
+_CLASSES = {"test": 0, "provisioning": 1, "operational": 2}
+
+
+def decode_answer(type_name: str, der: bytes) -> Any:
+    """Decode the eUICC's answer as ``type_name``; an empty answer is a :class:`CodecError`."""
+    if not der:
+        raise CodecError(
+            f"expected a {type_name} from the eUICC, got an empty answer", type_name=type_name
+        )
+    return asn1.decode(type_name, der)
+
+
+def bits(value: tuple[bytes, int], names: Sequence[str]) -> tuple[str, ...]:
+    """The names of the bits set in a decoded BIT STRING (unnamed bits as ``bitN``)."""
+    data, size = value
+    found = [i for i in range(min(size, 8 * len(data))) if data[i // 8] & (0x80 >> (i % 8))]
+    return tuple(names[i] if i < len(names) else f"bit{i}" for i in found)
+
+
+def named_bits(indexes: Iterable[int]) -> tuple[bytes, int]:
+    """A DER named BIT STRING with ``indexes`` set (trailing zero bits removed)."""
+    chosen = sorted(set(indexes))
+    size = chosen[-1] + 1 if chosen else 0
+    data = bytearray((size + 7) // 8)
+    for i in chosen:
+        data[i // 8] |= 0x80 >> (i % 8)
+    return bytes(data), size
+
+
+def event_bits(event: NotificationEvent | str) -> tuple[bytes, int]:
+    """A NotificationEvent BIT STRING with the one bit of ``event`` (``"install"``...)."""
+    name = str(event).removeprefix("notification").lower()
+    if name not in _EVENTS:
+        raise UsageError(f"expected a notification event ({', '.join(_EVENTS)}), got {event!r}")
+    return named_bits([_EVENTS.index(name)])
+
+
+def profile_identifier(profile: str | bytes) -> tuple[str, bytes]:
+    """``("iccid", 10 bytes)`` or ``("isdpAid", aid)`` for an ICCID or ISD-P AID.
+
+    A string of 18 to 20 digits (``F`` padding allowed) is an ICCID, always encoded as 10
+    bytes; ``bytes`` or another hex string of 5 to 16 bytes is an ISD-P AID.
+    """
+    if isinstance(profile, str):
+        digits = profile.rstrip("Ff")
+        if digits.isascii() and digits.isdigit() and 18 <= len(digits) <= 20:
+            return "iccid", iccid_to_bytes(profile)
+        try:
+            profile = bytes.fromhex(profile)
+        except ValueError:
+            raise UsageError(
+                f"expected an ICCID (18-20 digits) or an ISD-P AID (hex), got {profile!r}"
+            ) from None
+    if not 5 <= len(profile) <= 16:
+        raise UsageError(f"expected an ISD-P AID of 5 to 16 bytes, got {profile.hex().upper()}")
+    return "isdpAid", bytes(profile)
+
+
+# -- GetProfilesInfo (5.7.15) ------------------------------------------------------------------
+
+
+def build_profiles_info_request(
+    *,
+    iccid: str | None = None,
+    isdp_aid: bytes | str | None = None,
+    profile_class: ProfileClass | str | None = None,
+    tags: Iterable[int] | None = None,
+) -> bytes:
+    """ProfileInfoListRequest: at most one search criterion (wrapped in ``A0``), and tags.
+
+    ``tags`` are the ProfileInfo tags wanted (``0x5A``, ``0x9F70``, ``0x90``...); ``None``
+    asks for the eUICC's default set.
+    """
+    criteria = [c for c in (iccid, isdp_aid, profile_class) if c is not None]
+    if len(criteria) > 1:
+        raise UsageError("search profiles by one of iccid, isdp_aid or profile_class, not several")
+    value: dict[str, Any] = {}
+    if iccid is not None:
+        value["searchCriteria"] = ("iccid", iccid_to_bytes(iccid))
+    elif isdp_aid is not None:
+        value["searchCriteria"] = profile_identifier(
+            isdp_aid if isinstance(isdp_aid, bytes) else bytes.fromhex(isdp_aid)
+        )
+    elif profile_class is not None:
+        value["searchCriteria"] = ("profileClass", _profile_class(profile_class))
+    if tags is not None:
+        value["tagList"] = b"".join(t.to_bytes((t.bit_length() + 7) // 8 or 1) for t in tags)
+    return asn1.encode("ProfileInfoListRequest", value)
+
+
+def _profile_class(profile_class: ProfileClass | str) -> int:
+    if str(profile_class) not in _CLASSES:
+        raise UsageError(f"expected a profile class ({', '.join(_CLASSES)}), got {profile_class!r}")
+    return _CLASSES[str(profile_class)]
+
+
+def get_profiles_info(
+    config: ApduConfig,
+    *,
+    iccid: str | None = None,
+    isdp_aid: bytes | str | None = None,
+    profile_class: ProfileClass | str | None = None,
+    tags: Iterable[int] | None = None,
+) -> Flow[list[ProfileInfo]]:
+    """GetProfilesInfo (5.7.15): the profiles on the eUICC, optionally filtered."""
+    request = build_profiles_info_request(
+        iccid=iccid, isdp_aid=isdp_aid, profile_class=profile_class, tags=tags
+    )
+    kind, value = decode_answer(
+        "ProfileInfoListResponse", (yield from transmit_es10(request, config))
+    )
+    if kind != "profileInfoListOk":
+        raise codes.euicc_error("GetProfilesInfo", value, codes.PROFILE_INFO_ERRORS)
+    return [ProfileInfo.from_asn1(item) for item in value]
+
+
+# -- Enable, Disable, Delete (5.7.16 to 5.7.18) --------------------------------------------------
+
+
+def build_enable_profile_request(profile: str | bytes, *, refresh: bool) -> bytes:
+    """EnableProfileRequest: the profile (``A0``) and refreshFlag (BOOLEAN, tag ``81``)."""
+    value = {"profileIdentifier": profile_identifier(profile), "refreshFlag": refresh}
+    return asn1.encode("EnableProfileRequest", value)
+
+
+def enable_profile(
+    config: ApduConfig, profile: str | bytes, *, refresh: bool = False
+) -> Flow[None]:
+    """EnableProfile (5.7.16). ``refresh`` asks the eUICC to REFRESH the terminal."""
+    answer = yield from transmit_es10(
+        build_enable_profile_request(profile, refresh=refresh), config
+    )
+    value = decode_answer("EnableProfileResponse", answer)
+    codes.raise_for_result("EnableProfile", value["enableResult"], codes.ENABLE_ERRORS)
+
+
+def build_disable_profile_request(profile: str | bytes, *, refresh: bool) -> bytes:
+    """DisableProfileRequest: the profile (``A0``) and refreshFlag (BOOLEAN, tag ``81``)."""
+    value = {"profileIdentifier": profile_identifier(profile), "refreshFlag": refresh}
+    return asn1.encode("DisableProfileRequest", value)
+
+
+def disable_profile(
+    config: ApduConfig, profile: str | bytes, *, refresh: bool = False
+) -> Flow[None]:
+    """DisableProfile (5.7.17)."""
+    request = build_disable_profile_request(profile, refresh=refresh)
+    value = decode_answer("DisableProfileResponse", (yield from transmit_es10(request, config)))
+    codes.raise_for_result("DisableProfile", value["disableResult"], codes.DISABLE_ERRORS)
+
+
+def build_delete_profile_request(profile: str | bytes) -> bytes:
+    """DeleteProfileRequest: ``BF33`` with the ICCID (``5A``) or ISD-P AID (``4F``)."""
+    return asn1.encode("DeleteProfileRequest", profile_identifier(profile))
+
+
+def delete_profile(config: ApduConfig, profile: str | bytes) -> Flow[None]:
+    """DeleteProfile (5.7.18); the profile must be disabled."""
+    request = build_delete_profile_request(profile)
+    value = decode_answer("DeleteProfileResponse", (yield from transmit_es10(request, config)))
+    codes.raise_for_result("DeleteProfile", value["deleteResult"], codes.DELETE_ERRORS)
+
+
+# -- eUICCMemoryReset, GetEID, SetNickname (5.7.19 to 5.7.21) -----------------------------------
+
+
+def build_memory_reset_request(
+    *, operational_profiles: bool, test_profiles: bool, default_smdp_address: bool
+) -> bytes:
+    """EuiccMemoryResetRequest: resetOptions (``82``) with the chosen bits."""
+    chosen = [operational_profiles, test_profiles, default_smdp_address]
+    if not any(chosen):
+        raise UsageError("memory reset needs at least one option")
+    options = named_bits(i for i, on in enumerate(chosen) if on)
+    return asn1.encode("EuiccMemoryResetRequest", {"resetOptions": options})
+
+
+def euicc_memory_reset(
+    config: ApduConfig,
+    *,
+    operational_profiles: bool = True,
+    test_profiles: bool = False,
+    default_smdp_address: bool = False,
+) -> Flow[None]:
+    """eUICCMemoryReset (5.7.19): delete operational and/or test profiles, reset the default
+    SM-DP+ address. ``nothingToDelete`` raises :class:`~pyrsp.errors.EuiccError`."""
+    request = build_memory_reset_request(
+        operational_profiles=operational_profiles,
+        test_profiles=test_profiles,
+        default_smdp_address=default_smdp_address,
+    )
+    value = decode_answer("EuiccMemoryResetResponse", (yield from transmit_es10(request, config)))
+    codes.raise_for_result("eUICCMemoryReset", value["resetResult"], codes.MEMORY_RESET_ERRORS)
+
+
+def get_eid(config: ApduConfig) -> Flow[str]:
+    """GetEID (5.7.20): the eUICC's 32-digit EID."""
+    value = decode_answer("GetEuiccDataResponse", (yield from transmit_es10(GET_EID, config)))
+    return eid_from_bytes(value["eidValue"])
+
+
+def build_set_nickname_request(iccid: str, nickname: str) -> bytes:
+    """SetNicknameRequest: the ICCID (10 bytes) and a nickname of at most 64 bytes of UTF-8."""
+    if len(nickname.encode()) > 64:
+        raise UsageError(f"a nickname is at most 64 bytes of UTF-8, got {len(nickname.encode())}")
+    value = {"iccid": iccid_to_bytes(iccid), "profileNickname": nickname}
+    return asn1.encode("SetNicknameRequest", value)
+
+
+def set_nickname(config: ApduConfig, iccid: str, nickname: str) -> Flow[None]:
+    """SetNickname (5.7.21); an empty nickname removes it."""
+    request = build_set_nickname_request(iccid, nickname)
+    value = decode_answer("SetNicknameResponse", (yield from transmit_es10(request, config)))
+    codes.raise_for_result("SetNickname", value["setNicknameResult"], codes.SET_NICKNAME_ERRORS)
