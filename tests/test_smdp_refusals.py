@@ -7,12 +7,12 @@ import json
 from typing import Any
 
 import pytest
-from test_smdp_support import NOW, PREFIX, Card, Lpa, b64, codes_of, shared_pki, status_of, unb64
 
 from pyrsp import asn1, tlv
 from pyrsp.crypto import sign, signature_to_tlv
 from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import OrderState, TestSmdp
+from test_smdp_support import NOW, PREFIX, Card, Lpa, b64, codes_of, shared_pki, status_of, unb64
 
 
 @pytest.fixture

@@ -180,6 +180,7 @@ class Lpa:
     card: Card
     answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     challenge: bytes = b"\x11" * 16
+    authenticate_server_response: bytes = b""
 
     def post(self, function: str, document: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         status, headers, body = self.smdp.handle(PREFIX + function, json.dumps(document).encode())
@@ -217,9 +218,10 @@ class Lpa:
             signed1 = self.card.euicc_signed1(
                 self.tid, signed["serverAddress"], signed["serverChallenge"], matching_id
             )
+        self.authenticate_server_response = self.card.authenticate_server_response(signed1)
         document = {
             "transactionId": self.transaction_id,
-            "authenticateServerResponse": b64(self.card.authenticate_server_response(signed1)),
+            "authenticateServerResponse": b64(self.authenticate_server_response),
         }
         document.update(overrides)
         return self.post("authenticateClient", document)[1]
