@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pcsc_support import pcsc_reader  # noqa: F401  (the PC/SC fixture, see pcsc_support)
+from pcsc_support import pcsc_reader, vpcd_pool  # noqa: F401  (PC/SC fixtures: pcsc_support)
 
 VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
 

@@ -6,11 +6,12 @@ elsewhere the ``pcsc_reader`` fixture skips, saying why. Use it from any test fi
     @pytest.mark.pcsc
     def test_something(pcsc_reader):
         slot = pcsc_reader(VirtualEuicc(...))          # any object with transmit() and atr()
-        with PcscCardTransport(slot.reader) as card:
+        with PcscCardTransport(slot.reader) as card:   # slot.bridge.disconnect() pulls it
             ...
 
-Each slot is locked with ``flock`` while a test uses it, so parallel test processes share the
-two readers safely (a third waits).
+``pcsc_reader.empty()`` gives a reader with no card. Between tests the card stays in the
+reader and only the card object is swapped (pcscd needs two 0.4 s polls to see a card go out
+and in); a test that pulls the card, or a card with another ATR, gets a real re-insertion.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -131,41 +132,131 @@ class Slot:
     bridge: VpcdBridge
 
 
-@contextmanager
-def _slot_lock(slots: dict[int, str]) -> Iterator[int]:
-    while True:
-        for port in slots:
-            handle = (LOCK_DIR / f"pyrsp-vpcd-{port}.lock").open("w")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                continue
-            try:
-                yield port
-            finally:
-                handle.close()
-            return
-        time.sleep(0.05)
+class _Holder:
+    """A card slot this process has locked, with a bridge kept in it between tests (swapping
+    the card object is instant; taking a card out and in costs two pcscd polls, 0.8 s)."""
+
+    def __init__(self, port: int, reader: str, lock: IO[str]) -> None:
+        self.slot = Slot(reader, port, VpcdBridge(_Swap(), port))
+        self.lock = lock
+        self.atr = b""
+        self.links = -1
+
+    @property
+    def swap(self) -> _Swap:
+        card = self.slot.bridge.card
+        assert isinstance(card, _Swap)
+        return card
+
+    def put(self, card: SoftCard) -> Slot:
+        """Make ``card`` the card in this reader, re-inserting only when pcscd must notice."""
+        bridge = self.slot.bridge
+        unchanged = bridge.connected and bridge.links == self.links and self.atr == card.atr()
+        self.swap.current = card
+        if not unchanged:
+            self.empty()
+            bridge.insert()
+            bridge.start()
+            wait_for_card(self.slot.reader, present=True)
+            self.atr, self.links = card.atr(), bridge.links
+        return self.slot
+
+    def empty(self) -> None:
+        """Take the card out and wait until pcscd saw it go."""
+        self.slot.bridge.stop()
+        wait_for_card(self.slot.reader, present=False)
 
 
-@contextmanager
-def card_in_reader(card: SoftCard, slots: dict[int, str]) -> Iterator[Slot]:
-    """Insert ``card`` into a free vpcd reader; take it out (and wait until pcscd saw it go)."""
-    with _slot_lock(slots) as port:
-        reader = slots[port]
-        bridge = VpcdBridge(card, port).start()
-        try:
-            wait_for_card(reader, present=True)
-            yield Slot(reader, port, bridge)
-        finally:
-            bridge.stop()
-            wait_for_card(reader, present=False)
+class _Swap:
+    """The card the bridge serves: whichever test card is current."""
+
+    current: SoftCard | None = None
+
+    def atr(self) -> bytes:
+        return self.current.atr() if self.current else ATR
+
+    def transmit(self, apdu: bytes) -> bytes:
+        return self.current.transmit(apdu) if self.current else b"\x6f\x00"
+
+    def reset(self) -> None:
+        reset = getattr(self.current, "reset", None)
+        if callable(reset):
+            reset()
+
+
+class _Pool:
+    """This process's locked slots. Slots are locked with ``flock`` for the whole session, so
+    test processes never share one (vpcd serves one card per slot)."""
+
+    def __init__(self, slots: dict[int, str]) -> None:
+        self.slots = slots
+        self.holders: dict[int, _Holder] = {}
+
+    def take(self, busy: set[int]) -> _Holder:
+        """A slot not in ``busy`` (the ones the current test uses), ours or newly locked."""
+        for port, holder in self.holders.items():
+            if port not in busy:
+                return holder
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for port, reader in self.slots.items():
+                if port in self.holders:
+                    continue
+                handle = (LOCK_DIR / f"pyrsp-vpcd-{port}.lock").open("w")
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.close()
+                    continue
+                self.holders[port] = _Holder(port, reader, handle)
+                return self.holders[port]
+            time.sleep(0.1)
+        raise AssertionError(f"every vpcd reader is held by another test process: {self.slots}")
+
+    def close(self) -> None:
+        for holder in self.holders.values():
+            holder.slot.bridge.stop()
+            holder.lock.close()
+        self.holders.clear()
+
+
+class PcscReaders:
+    """What the ``pcsc_reader`` fixture gives a test: put cards into readers, or get an empty
+    reader. Readers stay this test's until it ends."""
+
+    def __init__(self, pool: _Pool) -> None:
+        self._pool = pool
+        self._used: set[int] = set()
+
+    def __call__(self, card: SoftCard) -> Slot:
+        """Put ``card`` into a free reader; return the reader's name, port and bridge."""
+        holder = self._pool.take(self._used)
+        self._used.add(holder.slot.port)
+        return holder.put(card)
+
+    def empty(self) -> str:
+        """The name of a reader with no card in it."""
+        holder = self._pool.take(self._used)
+        self._used.add(holder.slot.port)
+        holder.empty()
+        return holder.slot.reader
+
+    def finish(self) -> None:
+        for port in self._used:
+            self._pool.holders[port].swap.current = None
+
+
+@pytest.fixture(scope="session")
+def vpcd_pool() -> Iterator[_Pool]:
+    """This test process's vpcd readers (see ``pcsc_reader``)."""
+    pool = _Pool(sandbox_slots())
+    yield pool
+    pool.close()
 
 
 @pytest.fixture
-def pcsc_reader() -> Iterator[Callable[[SoftCard], Slot]]:
-    """A function putting a card into a free sandbox reader for the test; skips outside."""
-    slots = sandbox_slots()
-    with ExitStack() as stack:
-        yield lambda card: stack.enter_context(card_in_reader(card, slots))
+def pcsc_reader(vpcd_pool: _Pool) -> Iterator[PcscReaders]:
+    """Put cards into the sandbox's vpcd readers for one test; skips outside the sandbox."""
+    readers = PcscReaders(vpcd_pool)
+    yield readers
+    readers.finish()

@@ -99,6 +99,8 @@ class VpcdBridge:
         self.host = host
         self.port = port
         self.powered = False
+        self.links = 0
+        """How many times vpcd has taken the card (each reconnect counts)."""
         self._retry = retry_interval
         self._stopping = threading.Event()
         self._inserted = threading.Event()
@@ -112,6 +114,11 @@ class VpcdBridge:
     def connected(self) -> bool:
         """Whether vpcd has the card right now."""
         return self._linked.is_set()
+
+    @property
+    def inserted(self) -> bool:
+        """False between :meth:`disconnect` and :meth:`insert`."""
+        return self._inserted.is_set()
 
     def start(self) -> Self:
         """Start serving; return at once (see :meth:`wait_connected`)."""
@@ -192,6 +199,7 @@ class VpcdBridge:
                 sock.close()
                 return None
             self._sock = sock
+            self.links += 1
         self._linked.set()
         log.debug("card linked to vpcd on port %d", self.port)
         return sock
