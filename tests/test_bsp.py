@@ -297,6 +297,18 @@ def test_truncated_package() -> None:
         reader.feed(bpp[-5:])  # the error sticks
 
 
+def test_a_refused_initialise_secure_channel_sticks() -> None:
+    def refuse(iscr: bytes) -> SessionKeys:
+        raise ValueError(f"smdpSign does not verify over {len(iscr)} bytes")
+
+    reader = BppReader(refuse)
+    pieces = _store_data_pieces(_bpp())
+    with pytest.raises(ValueError, match="smdpSign"):
+        reader.feed(pieces[0])
+    with pytest.raises(ValueError, match="smdpSign"):
+        reader.feed(pieces[1])
+
+
 def test_wrong_keys_fail_at_the_first_segment() -> None:
     with pytest.raises(BspError) as caught:
         unprotect_bound_profile_package(_bpp(), PPK)

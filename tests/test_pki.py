@@ -29,7 +29,10 @@ def _ders(pki: TestPki) -> dict[str, bytes]:
 
 
 def test_same_seed_same_bytes(pki: TestPki) -> None:
-    assert _ders(TestPki.generate(seed=1)) == _ders(pki)
+    again = TestPki.generate(seed=1)
+    assert _ders(again) == _ders(pki)
+    assert again == pki
+    assert TestPki.generate(seed=1, curve="brainpool") != pki
 
 
 def test_other_seed_other_keys(pki: TestPki) -> None:
@@ -88,6 +91,7 @@ def test_save_and_load_round_trip(pki: TestPki, tmp_path: Path) -> None:
     pki.save(tmp_path)
     assert (tmp_path / "dp_tls.pem").read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
     loaded = TestPki.load(tmp_path)
+    assert loaded == pki
     assert _ders(loaded) == _ders(pki)
     assert loaded.eid == pki.eid
     assert loaded.curve is pki.curve

@@ -44,6 +44,7 @@ __all__ = [
     "PartKind",
     "UnprotectedBpp",
     "build_bound_profile_package",
+    "max_plain_size",
     "replace_session_keys_request",
     "session_keys_from_replace_request",
     "unprotect_bound_profile_package",
@@ -292,7 +293,8 @@ class BppReader:
     ``profile_keys`` are for ``86`` segments protected with PPKs known out of band when no
     ``A2`` installs them (as in the public test vector). :meth:`feed` returns the
     :class:`BppPart` completed by the new bytes; :meth:`close` checks that the package ended.
-    After an error every call raises it again.
+    After an error (a :class:`BspError` or the ``session_keys`` function's) every call raises
+    it again.
 
     Tolerated: a segment whose value is itself the whole protected TLV (``87 L 87 L' ...``),
     as some SM-DP+ implementations encode it; :func:`build_bound_profile_package` never does.
@@ -313,7 +315,7 @@ class BppReader:
         self._inside: int | None = None  # bytes left in the open A0..A3, None between them
         self._collected: list[bytes] = []
         self._segment = 0
-        self._error: BspError | None = None
+        self._error: Exception | None = None
         self.done = False
 
     def feed(self, data: bytes) -> list[BppPart]:
@@ -325,7 +327,7 @@ class BppReader:
         try:
             while self._step(parts):
                 pass
-        except BspError as exc:
+        except Exception as exc:  # a BspError, or what the session_keys function raised
             self._error = exc
             raise
         return parts

@@ -62,12 +62,20 @@ _YEAR = dt.timedelta(days=365)
 _NAMES = ("ci", "eum", "euicc", "dp_auth", "dp_pb", "dp_tls", "ds_auth", "ds_tls")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Credential:
-    """A certificate with its private key."""
+    """A certificate with its private key; equal when both are the same bytes."""
 
     certificate: x509.Certificate
     private_key: ec.EllipticCurvePrivateKey = field(repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Credential):
+            return NotImplemented
+        return self.der == other.der and self.key_pem == other.key_pem
+
+    def __hash__(self) -> int:
+        return hash(self.der)
 
     @property
     def der(self) -> bytes:
