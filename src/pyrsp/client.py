@@ -1,0 +1,513 @@
+"""``RspClient`` and ``AsyncRspClient``: the only code that runs pyrsp's sans-IO flows.
+
+Each client owns a card transport (and, for downloads, an HTTP transport). Used as a context
+manager it opens the ISD-R session with APDUs on enter (TERMINAL CAPABILITY, MANAGE CHANNEL,
+SELECT, SGP.22 section 5.7) and closes the logical channel and the transports on exit. Any flow
+runs through :meth:`RspClient.run`: one loop that answers each effect and, when a transport
+fails, throws the pyrsp error into the flow so the flow decides how to clean up.
+
+A card may be a :class:`~pyrsp.transports.base.CardTransport` or any in-process card with
+``transmit`` and ``atr`` (a VirtualEuicc), which is wrapped in
+:class:`~pyrsp.transports.inprocess.InProcessCardTransport`. ``AsyncRspClient`` also takes a
+blocking card transport and runs it on a thread of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar, cast
+
+from pyrsp.errors import PyrspError, UsageError
+from pyrsp.models import EuiccInfo1, EuiccInfo2, NotificationMetadata, ProfileClass, ProfileInfo
+from pyrsp.protocol import es10
+from pyrsp.protocol.apdu import ApduConfig, atr_supports_extended
+from pyrsp.protocol.effects import (
+    AskConfirmationCode,
+    ConfirmDownload,
+    Effect,
+    Flow,
+    HttpPost,
+    Progress,
+    Transmit,
+)
+from pyrsp.protocol.session import ISDR_AIDS, IsdRSession, close_isdr, open_isdr
+from pyrsp.transports.base import (
+    AsyncCardTransport,
+    AsyncHttpTransport,
+    CardTransport,
+    HttpTransport,
+)
+from pyrsp.transports.inprocess import (
+    ApduTrace,
+    AsyncInProcessCardTransport,
+    InProcessCardTransport,
+    SupportsTransmit,
+    ThreadedCardTransport,
+)
+
+__all__ = ["AsyncRspClient", "Handlers", "RspClient"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Handlers:
+    """The answers to the effects that ask the user: consent, confirmation code, progress.
+
+    ``confirm(metadata) -> bool`` answers ConfirmDownload (metadata is a ProfileMetadata),
+    ``confirmation_code() -> str | None`` answers AskConfirmationCode, ``progress(event)`` sees
+    each Progress. In :class:`AsyncRspClient` each may also be ``async``.
+    """
+
+    confirm: Callable[[Any], Any] | None = None
+    confirmation_code: Callable[[], Any] | None = None
+    progress: Callable[[Progress], Any] | None = None
+
+    def answer(self, effect: Effect) -> Any:
+        """The callback's answer to ``effect`` (possibly awaitable); none is a UsageError."""
+        if isinstance(effect, Progress):
+            return None if self.progress is None else self.progress(effect)
+        if isinstance(effect, ConfirmDownload) and self.confirm is not None:
+            return self.confirm(effect.metadata)
+        if isinstance(effect, AskConfirmationCode) and self.confirmation_code is not None:
+            return self.confirmation_code()
+        raise UsageError(f"the flow asked for {type(effect).__name__}: pass a callback for it")
+
+
+class _ClientCore:
+    """What both clients share: options, the ISD-R ``session`` and its APDU ``config``."""
+
+    def __init__(
+        self,
+        *,
+        segment_size: int | None,
+        extended_apdus: bool | None,
+        isdr_aids: Sequence[bytes],
+        trace: ApduTrace | None,
+    ) -> None:
+        self.segment_size = segment_size
+        self.extended_apdus = extended_apdus
+        self.isdr_aids = tuple(isdr_aids)
+        self.trace = trace
+        self.session: IsdRSession | None = None
+        self._config: ApduConfig | None = None
+        ApduConfig(segment_size=segment_size, extended=bool(extended_apdus))  # checks the size
+
+    @property
+    def config(self) -> ApduConfig:
+        """The APDU framing of the open ISD-R session."""
+        if self._config is None:
+            raise UsageError("the ISD-R session is not open: use the client in a with block")
+        return self._config
+
+    def _begin(self) -> ApduConfig:
+        """The basic-channel configuration that opening the session runs with."""
+        if self._config is not None:
+            raise UsageError("the ISD-R session is already open")
+        return ApduConfig(channel=0)
+
+    def _session_config(self, session: IsdRSession, atr: bytes) -> ApduConfig:
+        self.session = session
+        extended = self.extended_apdus
+        if extended is None:
+            extended = atr_supports_extended(atr)
+        return ApduConfig(
+            channel=session.channel, segment_size=self.segment_size, extended=extended
+        )
+
+    def _trace(self, direction: Literal["C-APDU", "R-APDU"], apdu: bytes) -> None:
+        if self.trace is not None:
+            self.trace(direction, apdu)
+
+
+class RspClient(_ClientCore):
+    """A blocking LPA client over a card transport and an optional HTTP transport.
+
+    ``segment_size`` is the data bytes per STORE DATA block (default 255, or 4096 with extended
+    APDUs); ``extended_apdus`` ``None`` uses extended APDUs when the card's ATR announces them;
+    ``isdr_aids`` are tried in order; ``trace`` sees every C-APDU and R-APDU. The client owns
+    its transports and closes them on exit.
+    """
+
+    def __init__(
+        self,
+        card: CardTransport | SupportsTransmit,
+        http: HttpTransport | None = None,
+        *,
+        segment_size: int | None = None,
+        extended_apdus: bool | None = None,
+        isdr_aids: Sequence[bytes] = ISDR_AIDS,
+        trace: ApduTrace | None = None,
+    ) -> None:
+        super().__init__(
+            segment_size=segment_size,
+            extended_apdus=extended_apdus,
+            isdr_aids=isdr_aids,
+            trace=trace,
+        )
+        self.card = card if isinstance(card, CardTransport) else InProcessCardTransport(card)
+        self.http = http
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self.close()
+        except PyrspError:
+            if exc is None:
+                raise
+
+    def open(self) -> None:
+        """Open the ISD-R session (SGP.22 5.7): a logical channel with the ISD-R selected."""
+        self._config = self._begin()
+        try:
+            session = self.run(open_isdr(self.isdr_aids))
+            self._config = self._session_config(session, self.card.atr())
+        except BaseException:
+            self._config, self.session = None, None
+            raise
+
+    def close(self) -> None:
+        """Close the logical channel, then the transports. Safe to call twice."""
+        try:
+            if self._config is not None:
+                channel, self._config, self.session = self._config.channel, None, None
+                self.run(close_isdr(channel))
+        finally:
+            self.card.close()
+            if self.http is not None:
+                self.http.close()
+
+    def run(self, flow: Flow[T], handlers: Handlers | None = None) -> T:
+        """Run ``flow`` to its result, answering each effect; pyrsp errors go into the flow."""
+        handlers = handlers or Handlers()
+        answer: Any = None
+        error: PyrspError | None = None
+        try:
+            while True:
+                try:
+                    effect = flow.send(answer) if error is None else flow.throw(error)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                answer, error = None, None
+                try:
+                    answer = self._answer(effect, handlers)
+                except PyrspError as exc:
+                    error = exc
+        finally:
+            flow.close()
+
+    def _answer(self, effect: Effect, handlers: Handlers) -> Any:
+        if isinstance(effect, Transmit):
+            self._trace("C-APDU", effect.apdu)
+            answer = self.card.transmit(effect.apdu)
+            self._trace("R-APDU", answer)
+            return answer
+        if isinstance(effect, HttpPost):
+            if self.http is None:
+                raise UsageError("the flow needs an SM-DP+: pass http= to the client")
+            return self.http.post(effect.address, effect.path, effect.body, effect.headers)
+        return handlers.answer(effect)
+
+    # -- management (SGP.22 section 5.7), each one ES10 sub-flow ------------------------------
+
+    def eid(self) -> str:
+        """The eUICC's 32-digit EID (GetEID, 5.7.20)."""
+        return self.run(es10.get_eid(self.config))
+
+    def euicc_info1(self) -> EuiccInfo1:
+        """EUICCInfo1 (5.7.8): versions and CI key ids."""
+        return self.run(_info1(self.config))
+
+    def euicc_info2(self) -> EuiccInfo2:
+        """EUICCInfo2 (5.7.8): versions, capabilities, free memory, CI key ids."""
+        return self.run(es10.get_euicc_info2(self.config))
+
+    def configured_addresses(self) -> es10.ConfiguredAddresses:
+        """The default SM-DP+ and root SM-DS addresses (5.7.3)."""
+        return self.run(es10.get_euicc_configured_addresses(self.config))
+
+    def set_default_smdp(self, address: str) -> None:
+        """Set the default SM-DP+ address (5.7.4); ``""`` removes it."""
+        self.run(es10.set_default_dp_address(self.config, address))
+
+    def profiles(
+        self,
+        *,
+        iccid: str | None = None,
+        isdp_aid: bytes | str | None = None,
+        profile_class: ProfileClass | str | None = None,
+        tags: Iterable[int] | None = None,
+    ) -> list[ProfileInfo]:
+        """The profiles on the eUICC (5.7.15), optionally by ICCID, ISD-P AID or class."""
+        flow = es10.get_profiles_info(
+            self.config, iccid=iccid, isdp_aid=isdp_aid, profile_class=profile_class, tags=tags
+        )
+        return self.run(flow)
+
+    def enable(self, profile: str | bytes, *, refresh: bool = False) -> None:
+        """Enable a profile by ICCID or ISD-P AID (5.7.16); ``refresh`` sets refreshFlag."""
+        self.run(es10.enable_profile(self.config, profile, refresh=refresh))
+
+    def disable(self, profile: str | bytes, *, refresh: bool = False) -> None:
+        """Disable a profile by ICCID or ISD-P AID (5.7.17)."""
+        self.run(es10.disable_profile(self.config, profile, refresh=refresh))
+
+    def delete(self, profile: str | bytes) -> None:
+        """Delete a disabled profile by ICCID or ISD-P AID (5.7.18)."""
+        self.run(es10.delete_profile(self.config, profile))
+
+    def set_nickname(self, iccid: str, name: str) -> None:
+        """Set (or with ``""`` remove) a profile's nickname (5.7.21)."""
+        self.run(es10.set_nickname(self.config, iccid, name))
+
+    def memory_reset(
+        self,
+        *,
+        operational_profiles: bool = True,
+        test_profiles: bool = False,
+        default_smdp_address: bool = False,
+    ) -> None:
+        """eUICCMemoryReset (5.7.19): delete profiles and/or reset the default SM-DP+."""
+        self.run(
+            es10.euicc_memory_reset(
+                self.config,
+                operational_profiles=operational_profiles,
+                test_profiles=test_profiles,
+                default_smdp_address=default_smdp_address,
+            )
+        )
+
+    def rat(self) -> list[es10.RatRule]:
+        """The Rules Authorisation Table (5.7.22)."""
+        return self.run(es10.get_rat(self.config))
+
+    def list_notifications(self, event: str | None = None) -> list[NotificationMetadata]:
+        """The pending notifications' metadata (5.7.9), optionally of one event."""
+        return self.run(es10.list_notification(self.config, event))
+
+    def retrieve_notifications(
+        self, *, seq_number: int | None = None, event: str | None = None
+    ) -> list[es10.PendingNotification]:
+        """The signed pending notifications (5.7.10), by sequence number or event."""
+        flow = es10.retrieve_notifications_list(self.config, seq_number=seq_number, event=event)
+        return self.run(flow)
+
+    def remove_notification(self, seq_number: int) -> None:
+        """Remove a notification from the eUICC's list (5.7.10); 0 is a valid number."""
+        self.run(es10.remove_notification_from_list(self.config, seq_number))
+
+
+def _info1(config: ApduConfig) -> Flow[EuiccInfo1]:
+    return es10.parse_euicc_info1((yield from es10.get_euicc_info1(config)))
+
+
+def _async_card(card: AsyncCardTransport | CardTransport | SupportsTransmit) -> AsyncCardTransport:
+    """An async transport for ``card``: as is, on its own thread, or in-process."""
+    if inspect.iscoroutinefunction(getattr(card, "transmit", None)):
+        return card  # type: ignore[return-value]
+    if isinstance(card, CardTransport):
+        return ThreadedCardTransport(card)
+    return AsyncInProcessCardTransport(cast(SupportsTransmit, card))
+
+
+async def _settle(value: Any) -> Any:
+    """``value``, awaited if it is awaitable (callbacks and transports may be either)."""
+    return await value if inspect.isawaitable(value) else value
+
+
+class AsyncRspClient(_ClientCore):
+    """The ``async`` twin of :class:`RspClient`: the same flows and methods, awaited.
+
+    ``card`` may be an async transport, a blocking one (run on a thread of its own) or an
+    in-process card; ``http`` an async HTTP transport (a blocking one runs on a thread).
+    """
+
+    def __init__(
+        self,
+        card: AsyncCardTransport | CardTransport | SupportsTransmit,
+        http: AsyncHttpTransport | HttpTransport | None = None,
+        *,
+        segment_size: int | None = None,
+        extended_apdus: bool | None = None,
+        isdr_aids: Sequence[bytes] = ISDR_AIDS,
+        trace: ApduTrace | None = None,
+    ) -> None:
+        super().__init__(
+            segment_size=segment_size,
+            extended_apdus=extended_apdus,
+            isdr_aids=isdr_aids,
+            trace=trace,
+        )
+        self.card = _async_card(card)
+        self.http = http
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            await self.close()
+        except PyrspError:
+            if exc is None:
+                raise
+
+    async def open(self) -> None:
+        """Open the ISD-R session (SGP.22 5.7)."""
+        self._config = self._begin()
+        try:
+            session = await self.run(open_isdr(self.isdr_aids))
+            self._config = self._session_config(session, await self.card.atr())
+        except BaseException:
+            self._config, self.session = None, None
+            raise
+
+    async def close(self) -> None:
+        """Close the logical channel, then the transports. Safe to call twice."""
+        try:
+            if self._config is not None:
+                channel, self._config, self.session = self._config.channel, None, None
+                await self.run(close_isdr(channel))
+        finally:
+            await self.card.close()
+            if self.http is not None:
+                await _settle(self.http.close())
+
+    async def run(self, flow: Flow[T], handlers: Handlers | None = None) -> T:
+        """Run ``flow`` to its result (see :meth:`RspClient.run`)."""
+        handlers = handlers or Handlers()
+        answer: Any = None
+        error: PyrspError | None = None
+        try:
+            while True:
+                try:
+                    effect = flow.send(answer) if error is None else flow.throw(error)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                answer, error = None, None
+                try:
+                    answer = await self._answer(effect, handlers)
+                except PyrspError as exc:
+                    error = exc
+        finally:
+            flow.close()
+
+    async def _answer(self, effect: Effect, handlers: Handlers) -> Any:
+        if isinstance(effect, Transmit):
+            self._trace("C-APDU", effect.apdu)
+            answer = await self.card.transmit(effect.apdu)
+            self._trace("R-APDU", answer)
+            return answer
+        if isinstance(effect, HttpPost):
+            return await self._post(effect)
+        return await _settle(handlers.answer(effect))
+
+    async def _post(self, effect: HttpPost) -> Any:
+        if self.http is None:
+            raise UsageError("the flow needs an SM-DP+: pass http= to the client")
+        post: Callable[..., Any] = self.http.post
+        args = (effect.address, effect.path, effect.body, effect.headers)
+        if inspect.iscoroutinefunction(post):
+            return await post(*args)
+        return await asyncio.to_thread(post, *args)
+
+    # -- management: the same as RspClient's, awaited ------------------------------------------
+
+    async def eid(self) -> str:
+        """The eUICC's 32-digit EID (5.7.20)."""
+        return await self.run(es10.get_eid(self.config))
+
+    async def euicc_info1(self) -> EuiccInfo1:
+        """EUICCInfo1 (5.7.8)."""
+        return await self.run(_info1(self.config))
+
+    async def euicc_info2(self) -> EuiccInfo2:
+        """EUICCInfo2 (5.7.8)."""
+        return await self.run(es10.get_euicc_info2(self.config))
+
+    async def configured_addresses(self) -> es10.ConfiguredAddresses:
+        """The default SM-DP+ and root SM-DS addresses (5.7.3)."""
+        return await self.run(es10.get_euicc_configured_addresses(self.config))
+
+    async def set_default_smdp(self, address: str) -> None:
+        """Set the default SM-DP+ address (5.7.4); ``""`` removes it."""
+        await self.run(es10.set_default_dp_address(self.config, address))
+
+    async def profiles(
+        self,
+        *,
+        iccid: str | None = None,
+        isdp_aid: bytes | str | None = None,
+        profile_class: ProfileClass | str | None = None,
+        tags: Iterable[int] | None = None,
+    ) -> list[ProfileInfo]:
+        """The profiles on the eUICC (5.7.15), optionally filtered."""
+        flow = es10.get_profiles_info(
+            self.config, iccid=iccid, isdp_aid=isdp_aid, profile_class=profile_class, tags=tags
+        )
+        return await self.run(flow)
+
+    async def enable(self, profile: str | bytes, *, refresh: bool = False) -> None:
+        """Enable a profile by ICCID or ISD-P AID (5.7.16)."""
+        await self.run(es10.enable_profile(self.config, profile, refresh=refresh))
+
+    async def disable(self, profile: str | bytes, *, refresh: bool = False) -> None:
+        """Disable a profile by ICCID or ISD-P AID (5.7.17)."""
+        await self.run(es10.disable_profile(self.config, profile, refresh=refresh))
+
+    async def delete(self, profile: str | bytes) -> None:
+        """Delete a disabled profile by ICCID or ISD-P AID (5.7.18)."""
+        await self.run(es10.delete_profile(self.config, profile))
+
+    async def set_nickname(self, iccid: str, name: str) -> None:
+        """Set (or with ``""`` remove) a profile's nickname (5.7.21)."""
+        await self.run(es10.set_nickname(self.config, iccid, name))
+
+    async def memory_reset(
+        self,
+        *,
+        operational_profiles: bool = True,
+        test_profiles: bool = False,
+        default_smdp_address: bool = False,
+    ) -> None:
+        """eUICCMemoryReset (5.7.19)."""
+        await self.run(
+            es10.euicc_memory_reset(
+                self.config,
+                operational_profiles=operational_profiles,
+                test_profiles=test_profiles,
+                default_smdp_address=default_smdp_address,
+            )
+        )
+
+    async def rat(self) -> list[es10.RatRule]:
+        """The Rules Authorisation Table (5.7.22)."""
+        return await self.run(es10.get_rat(self.config))
+
+    async def list_notifications(self, event: str | None = None) -> list[NotificationMetadata]:
+        """The pending notifications' metadata (5.7.9)."""
+        return await self.run(es10.list_notification(self.config, event))
+
+    async def retrieve_notifications(
+        self, *, seq_number: int | None = None, event: str | None = None
+    ) -> list[es10.PendingNotification]:
+        """The signed pending notifications (5.7.10)."""
+        flow = es10.retrieve_notifications_list(self.config, seq_number=seq_number, event=event)
+        return await self.run(flow)
+
+    async def remove_notification(self, seq_number: int) -> None:
+        """Remove a notification from the eUICC's list (5.7.10)."""
+        await self.run(es10.remove_notification_from_list(self.config, seq_number))
