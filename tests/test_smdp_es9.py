@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -175,3 +176,14 @@ def test_unknown_path_is_404_and_headers_are_es9(smdp: TestSmdp) -> None:
     assert status == 200
     assert headers["x-admin-protocol"].startswith("gsma/rsp/v2")
     assert codes_of(json.loads(body)) == ("1.3.1", "2.2")
+
+
+def test_ts48_profiles_download_byte_for_byte(vectors_dir: Path, pki: TestPki) -> None:
+    for path in sorted((vectors_dir / "upp").glob("*.der")):
+        smdp = TestSmdp(pki, rng=6, now=NOW)
+        ac = smdp.add_order(path)
+        order = smdp.order(ac.matching_id)
+        assert order.iccid.startswith("8949449999999990")  # read from the package header
+        unprotected = Lpa(smdp, Card(pki)).download(ac.matching_id)
+        assert unprotected.profile_package == path.read_bytes()
+        assert order.state is OrderState.INSTALLED
