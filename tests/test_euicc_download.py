@@ -79,8 +79,9 @@ def es10(card: VirtualEuicc, request: bytes) -> bytes:
 
 
 def upp(iccid: str = ICCID, size: int = 3000) -> bytes:
-    """A profile package: a ProfileHeader carrying the ICCID, then filler elements."""
-    header = tlv.build(0xA0, tlv.build(0x80, b"\x02") + tlv.build(0x83, iccid_to_bytes(iccid)))
+    """A profile package: a ProfileHeader with the ICCID (plain BCD, as SAIP has it), filler."""
+    plain_bcd = bytes.fromhex(iccid.ljust(20, "F"))
+    header = tlv.build(0xA0, tlv.build(0x80, b"\x02") + tlv.build(0x83, plain_bcd))
     filler = tlv.build(0xA1, bytes(range(256)) * (size // 256))
     return header + filler
 
@@ -590,3 +591,22 @@ def test_bpp_interrupted_by_other_command(card: VirtualEuicc, pki: TestPki) -> N
     pending = card.notifications[-1]
     result = asn1.decode("ProfileInstallationResult", pending.pending)
     assert error_of(result) == (1, 11)
+
+
+def test_bpp_structure_error(card: VirtualEuicc, pki: TestPki) -> None:
+    smdp = Smdp(pki)
+    prepared(card, smdp)
+    pieces = bpp_pieces(smdp.bound_profile_package())
+    pieces[5] = b"\x87" + pieces[5][1:]  # an 87 where the A3 holds 86 segments
+    assert error_of(load(card, b"".join(pieces))) == (5, 7)
+
+
+def test_ts48_profile_installs(card: VirtualEuicc, pki: TestPki, vectors_dir: Path) -> None:
+    package = (vectors_dir / "upp" / "TS48V1-A-UNIQUE.der").read_bytes()
+    header_iccid = tlv.read(package).require(0x83).value.hex().upper().rstrip("F")
+    smdp = Smdp(pki)
+    prepared(card, smdp)
+    bpp = smdp.bound_profile_package(store_metadata=metadata(header_iccid), profile=package)
+    assert final(load(card, bpp))[0] == "successResult"
+    assert card.profiles[0].iccid == header_iccid
+    assert card.profiles[0].size == len(package)

@@ -25,6 +25,7 @@ from pyrsp.crypto import (
     verify,
 )
 from pyrsp.errors import BspError, CodecError, CryptoError, TlvError
+from pyrsp.models import iccid_from_bytes
 from pyrsp.testing.euicc.core import EuiccCore
 from pyrsp.testing.euicc.notifications import event_bits
 from pyrsp.testing.euicc.state import NotificationRecord, ProfileRecord
@@ -161,7 +162,7 @@ class BppLoad:
         self._step = LOAD_PROFILE_ELEMENTS
 
     def _check_profile(self) -> None:
-        """The profile package parses as TLVs and its header carries the metadata's ICCID."""
+        """The profile package parses as TLVs; its ProfileHeader carries the metadata's ICCID."""
         try:
             elements = tlv.parse_all(bytes(self._profile))
             header = elements[0] if elements else None
@@ -170,14 +171,16 @@ class BppLoad:
             raise InstallFailure(LOAD_PROFILE_ELEMENTS, PE_PROCESSING_ERROR) from exc
         if iccid is None:
             raise InstallFailure(LOAD_PROFILE_ELEMENTS, PE_PROCESSING_ERROR)
-        if iccid.value != self._iccid:
+        # the SAIP ProfileHeader holds the ICCID as plain BCD, StoreMetadata nibble-swapped
+        assert self._iccid is not None
+        if iccid.value.hex().upper().rstrip("F") != iccid_from_bytes(self._iccid):
             raise InstallFailure(LOAD_PROFILE_ELEMENTS, ICCID_MISMATCH)
 
     def _install(self) -> bytes:
         self._check_profile()
-        assert self._iccid is not None
         session = self.core.session
         state = self.core.state
+        assert self._iccid is not None
         profile = ProfileRecord(
             iccid=self._iccid,
             isdp_aid=state.new_isdp_aid(),
