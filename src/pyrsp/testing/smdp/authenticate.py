@@ -17,7 +17,7 @@ from pyrsp.crypto import sign, signature_from_tlv, signature_to_tlv, verify
 from pyrsp.errors import InvalidSignature, TlvError
 from pyrsp.testing.smdp import codes
 from pyrsp.testing.smdp.bpp import store_metadata
-from pyrsp.testing.smdp.chain import check_euicc_chain, eid_of
+from pyrsp.testing.smdp.chain import check_euicc_chain
 from pyrsp.testing.smdp.es9 import Request, b64, decode
 from pyrsp.testing.smdp.orders import Order, OrderState
 from pyrsp.testing.smdp.session import Session, Step
@@ -110,11 +110,11 @@ def authenticate_client(state: ServerState, request: Request) -> dict[str, Any]:
             codes.EUICC_VERIFICATION_FAILED, f"the eUICC refused AuthenticateServer (code {error})"
         )
     signed1_der, signature_tlv, euicc_der, eum_der = parts(der, "authenticateServerResponse")
-    euicc = check_euicc_chain(euicc_der, eum_der, session.signing.ci, state.clock())
+    euicc, eid = check_euicc_chain(euicc_der, eum_der, session.signing.ci, state.clock())
     verify_euicc_signature(euicc, signed1_der, signature_tlv, "euiccSignature1 over euiccSigned1")
     _check_signed1(state, session, response[1]["euiccSigned1"])
     session.euicc_certificate = euicc
-    session.eid = eid_of(euicc)
+    session.eid = eid
     order = _select_order(state, session, response[1]["euiccSigned1"]["ctxParams1"])
     return _bind_order(state, session, order, signature_tlv)
 

@@ -12,54 +12,11 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtensionOID
 
-from pyrsp.errors import CertificateError, UsageError
+from pyrsp.crypto.certificates import subject_key_id
+from pyrsp.errors import UsageError
 
-__all__ = ["Credentials", "SigningSet", "load_certificate", "subject_key_id"]
-
-
-def load_certificate(data: bytes) -> x509.Certificate:
-    """A certificate from DER or PEM bytes."""
-    try:
-        if data.lstrip().startswith(b"-----BEGIN"):
-            return x509.load_pem_x509_certificate(data)
-        return x509.load_der_x509_certificate(data)
-    except ValueError as exc:
-        raise CertificateError(
-            f"expected a DER or PEM certificate, got {len(data)} bytes that do not parse",
-            rule="parse",
-        ) from exc
-
-
-def subject_key_id(certificate: x509.Certificate) -> bytes:
-    """The subject key identifier of ``certificate`` (the CI key id of a CI certificate)."""
-    try:
-        extension = certificate.extensions.get_extension_for_oid(
-            ExtensionOID.SUBJECT_KEY_IDENTIFIER
-        )
-    except x509.ExtensionNotFound as exc:
-        raise CertificateError(
-            "expected a subjectKeyIdentifier extension, found none",
-            certificate=certificate.subject.rfc4514_string(),
-            rule="subjectKeyIdentifier",
-        ) from exc
-    value = extension.value
-    assert isinstance(value, x509.SubjectKeyIdentifier)
-    return value.digest
-
-
-def authority_key_id(certificate: x509.Certificate) -> bytes | None:
-    """The authority key identifier of ``certificate``, if it has one."""
-    try:
-        extension = certificate.extensions.get_extension_for_oid(
-            ExtensionOID.AUTHORITY_KEY_IDENTIFIER
-        )
-    except x509.ExtensionNotFound:
-        return None
-    value = extension.value
-    assert isinstance(value, x509.AuthorityKeyIdentifier)
-    return value.key_identifier
+__all__ = ["Credentials", "SigningSet"]
 
 
 @dataclass(frozen=True)

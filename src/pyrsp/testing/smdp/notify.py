@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from pyrsp import tlv
+from pyrsp.crypto.certificates import authority_key_id, load_certificate
 from pyrsp.errors import CodecError, PyrspError, SmdpError
 from pyrsp.models.identifiers import iccid_from_bytes
 from pyrsp.testing.smdp import codes
 from pyrsp.testing.smdp.authenticate import parts, verify_euicc_signature
-from pyrsp.testing.smdp.chain import check_euicc_chain, eid_of
-from pyrsp.testing.smdp.credentials import authority_key_id, load_certificate
+from pyrsp.testing.smdp.chain import check_euicc_chain
 from pyrsp.testing.smdp.es9 import Request, decode
 from pyrsp.testing.smdp.orders import OrderState
 from pyrsp.testing.smdp.state import ReceivedNotification, ServerState
@@ -94,8 +94,7 @@ def _other_notification(
     eid: str | None = None
     try:
         ci = _ci_for(state, eum_der)
-        euicc = check_euicc_chain(euicc_der, eum_der, ci, state.clock())
-        eid = eid_of(euicc)
+        euicc, eid = check_euicc_chain(euicc_der, eum_der, ci, state.clock())
         verify_euicc_signature(euicc, tbs_der, signature_tlv, "euiccNotificationSignature")
     except PyrspError as exc:
         problem = str(exc)
