@@ -281,6 +281,10 @@ def test_a_well_made_hand_made_certificate_passes(pki: TestPki) -> None:
     verify_chain(_issue(pki.ci), pki.ci_certificates, role=Role.DP_AUTH)
     tls = _issue(pki.ci, role=Role.DP_TLS, server_auth=True)
     verify_chain(tls, pki.ci_certificates, role=Role.DP_TLS)
+    brainpool_tls = _issue(
+        pki.ci, role=Role.DP_TLS, server_auth=True, key=derive_private_key("brainpool", b"t")
+    )
+    verify_chain(brainpool_tls, pki.ci_certificates, role=Role.DP_TLS)
 
 
 @pytest.mark.parametrize(

@@ -42,11 +42,12 @@ def test_other_seed_other_keys(pki: TestPki) -> None:
 
 
 @pytest.mark.parametrize("curve", ["nist", "brainpool"])
-def test_every_key_is_on_the_curve(curve: str) -> None:
-    pki = TestPki.generate(seed=3, curve=curve, smds=True)
-    expected = Curve(curve).ec_curve.name
+@pytest.mark.parametrize("tls_curve", ["nist", "brainpool"])
+def test_every_key_is_on_its_curve(curve: str, tls_curve: str) -> None:
+    pki = TestPki.generate(seed=3, curve=curve, smds=True, tls_curve=tls_curve)
     assert set(pki.credentials()) == {*_NAMES, "ds_auth", "ds_tls"}
-    for cred in pki.credentials().values():
+    for name, cred in pki.credentials().items():
+        expected = Curve(tls_curve if name.endswith("tls") else curve).ec_curve.name
         public = cred.certificate.public_key()
         assert isinstance(public, ec.EllipticCurvePublicKey)
         assert public.curve.name == expected
@@ -138,6 +139,11 @@ def _handshake(server: ssl.SSLContext, client: ssl.SSLContext, host: str) -> Non
         if not any(pending.values()):
             return
     raise AssertionError("handshake did not finish")
+
+
+def test_tls_handshake_with_a_brainpool_ci() -> None:
+    pki = TestPki.generate(seed=6, curve="brainpool")
+    _handshake(pki.server_ssl_context(), pki.client_ssl_context(), pki.smdp_host)
 
 
 def test_tls_handshake_trusts_only_the_ci(pki: TestPki) -> None:

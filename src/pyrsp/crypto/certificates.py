@@ -5,7 +5,8 @@ signs eUICC certificates. Chains are found by authority key identifier (AKI) mat
 issuer's subject key identifier (SKI), ending at one of the given CI certificates.
 
 Each certificate is checked against its role's profile: the certificate policy naming the role,
-a key on NIST P-256 or brainpoolP256r1 (the same curve as the CI), ECDSA-SHA256 signatures,
+a key on NIST P-256 or brainpoolP256r1 (the CI's curve, except for TLS certificates, whose
+key only serves the TLS handshake), ECDSA-SHA256 signatures,
 a critical keyUsage (keyCertSign for the CI and EUM, digitalSignature for the others), CA basic
 constraints only on the CI and EUM, key identifiers, serverAuth on TLS certificates, and, for an
 eUICC, an EID (subject serialNumber) that its EUM permits.
@@ -345,7 +346,7 @@ def _check_same_curve(chain: Sequence[x509.Certificate]) -> None:
     expected = _check_key(chain[-1])
     for member in chain[:-1]:
         curve = _check_key(member)
-        if curve is not expected:
+        if curve is not expected and not role_of(member).is_tls:
             raise _fail(
                 member,
                 "curve",

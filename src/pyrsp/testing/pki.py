@@ -109,6 +109,7 @@ class _Spec:
 
     seed: bytes
     curve: Curve
+    tls_curve: Curve
     now: dt.datetime
 
 
@@ -147,6 +148,7 @@ class TestPki:
         smds: bool = False,
         smds_host: str = "testrootsmds.example.com",
         smds_oid: str = "2.999.5",
+        tls_curve: Curve | str = Curve.NIST,
         now: dt.datetime = DEFAULT_NOW,
     ) -> TestPki:
         """Generate the PKI, deterministically from ``seed`` and the other parameters.
@@ -155,10 +157,13 @@ class TestPki:
         written as nameConstraints, or as the GSMA permittedEins extension when
         ``permitted_eins_extension``. Certificates are valid from ``now`` minus a day; the eUICC
         one never expires, the others after 30 (end entities) or 40 years (CI, EUM).
+
+        TLS keys are on ``tls_curve``, NIST P-256 by default even in a brainpool PKI: Python's
+        OpenSSL 3.0 has no TLS signature scheme for brainpool keys.
         """
         _check_eid(eid)
         eins = tuple(eum_eins) if eum_eins is not None else (eid[:8],)
-        spec = _Spec(_seed_bytes(seed), Curve(curve), now)
+        spec = _Spec(_seed_bytes(seed), Curve(curve), Curve(tls_curve), now)
         ci = _make_ci(spec)
         eum = _make_eum(spec, ci, eins, permitted_eins_extension)
         servers = {
@@ -293,9 +298,9 @@ def _check_eid(eid: str) -> None:
         raise UsageError(f"expected an EID of 32 decimal digits, got {eid!r}")
 
 
-def _key(spec: _Spec, name: str) -> ec.EllipticCurvePrivateKey:
+def _key(spec: _Spec, name: str, curve: Curve | None = None) -> ec.EllipticCurvePrivateKey:
     label = b"pyrsp test pki|" + spec.curve.value.encode() + b"|" + name.encode() + b"|"
-    return derive_private_key(spec.curve, label + spec.seed)
+    return derive_private_key(curve or spec.curve, label + spec.seed)
 
 
 def _serial(spec: _Spec, name: str) -> int:
@@ -416,7 +421,7 @@ def _make_euicc(spec: _Spec, eum: Credential, eid: str) -> Credential:
 def _make_server(
     spec: _Spec, ci: Credential, name: str, role: Role, *, oid: str, host: str | None = None
 ) -> Credential:
-    key = _key(spec, name)
+    key = _key(spec, name, spec.tls_curve if role.is_tls else None)
     org = "pyrsp Test SM-DS" if name.startswith("ds") else "pyrsp Test SM-DP+"
     subject = _name((NameOID.ORGANIZATION_NAME, org), (NameOID.COMMON_NAME, host or org))
     names: list[x509.GeneralName] = [x509.DNSName(host)] if host else []
