@@ -97,6 +97,8 @@ def test_state_dir_must_be_new_and_open_needs_a_card(pki: TestPki, tmp_path: Pat
         VirtualEuicc(pki, state_dir=tmp_path)
     with pytest.raises(UsageError, match="virtual eUICC"):
         VirtualEuicc.open(tmp_path / "nothing")
+    created = VirtualEuicc.open(tmp_path / "new", create=pki)
+    assert VirtualEuicc.open(tmp_path / "new", create=pki).eid == created.eid == pki.eid
 
 
 def test_identity_from_files(pki: TestPki, tmp_path: Path) -> None:

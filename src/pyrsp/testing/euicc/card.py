@@ -111,9 +111,15 @@ class VirtualEuicc:
         *,
         rng: RandomSource | None = None,
         settings: EuiccSettings | None = None,
+        create: TestPki | None = None,
     ) -> VirtualEuicc:
-        """The card saved in ``state_dir`` (profiles, notifications, addresses, credentials)."""
+        """The card saved in ``state_dir`` (profiles, notifications, addresses, credentials).
+
+        With ``create``, a directory holding no card yet gets a new one with that PKI's identity.
+        """
         directory = Path(state_dir)
+        if create is not None and not (directory / _CARD_FILE).exists():
+            return cls(create, state_dir=directory, rng=rng, settings=settings)
         try:
             eid = json.loads((directory / _CARD_FILE).read_text())["eid"]
         except (OSError, ValueError, KeyError) as exc:
