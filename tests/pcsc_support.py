@@ -9,9 +9,10 @@ elsewhere the ``pcsc_reader`` fixture skips, saying why. Use it from any test fi
         with PcscCardTransport(slot.reader) as card:   # slot.bridge.disconnect() pulls it
             ...
 
-``pcsc_reader.empty()`` gives a reader with no card. Between tests the card stays in the
-reader and only the card object is swapped (pcscd needs two 0.4 s polls to see a card go out
-and in); a test that pulls the card, or a card with another ATR, gets a real re-insertion.
+``pcsc_reader.empty()`` gives a reader with no card (and its free vpcd port). Between tests
+the card stays in the reader and only the card object is swapped (pcscd needs two 0.4 s polls
+to see a card go out and in); a test that pulls the card, or a card with another ATR, gets a
+real re-insertion.
 """
 
 from __future__ import annotations
@@ -234,12 +235,12 @@ class PcscReaders:
         self._used.add(holder.slot.port)
         return holder.put(card)
 
-    def empty(self) -> str:
-        """The name of a reader with no card in it."""
+    def empty(self) -> Slot:
+        """A reader with no card in it (its port is free for a card of the test's own)."""
         holder = self._pool.take(self._used)
         self._used.add(holder.slot.port)
         holder.empty()
-        return holder.slot.reader
+        return holder.slot
 
     def finish(self) -> None:
         for port in self._used:

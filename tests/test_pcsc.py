@@ -62,7 +62,7 @@ def test_reader_selection_rules(pcsc_reader: PcscReaders) -> None:
 
 
 def test_empty_reader_is_card_removed(pcsc_reader: PcscReaders) -> None:
-    empty = pcsc_reader.empty()
+    empty = pcsc_reader.empty().reader
     with pytest.raises(CardRemovedError, match="SCARD_E_NO_SMARTCARD"):
         PcscCardTransport(empty)
     with pytest.raises(CardRemovedError, match=r"expected a card in reader .* within 0\.2 s"):

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from pcsc_support import ATR, EchoCard
+from pyrsp.errors import CardRemovedError
 from pyrsp.testing.vpcd import GET_ATR, POWER_OFF, POWER_ON, RESET, VpcdBridge
 
 
@@ -157,3 +158,16 @@ def test_stop_is_idempotent_and_closes_the_link(vpcd: FakeVpcd) -> None:
     assert not bridge.connected
     with pytest.raises(EOFError):
         vpcd.receive()
+
+
+def test_a_card_raising_card_removed_is_pulled(vpcd: FakeVpcd) -> None:
+    class Dropping(EchoCard):
+        def transmit(self, apdu: bytes) -> bytes:
+            raise CardRemovedError("fault: drop the connection at APDU 1")
+
+    with VpcdBridge(Dropping(), vpcd.port) as bridge:
+        vpcd.accept()
+        vpcd.send(b"\x00\xa4\x04\x00")
+        with pytest.raises((EOFError, ConnectionResetError)):
+            vpcd.receive()
+        assert not bridge.inserted

@@ -26,6 +26,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
+from pyrsp.errors import CardRemovedError
+
 __all__ = ["VPCD_PORT", "SoftCard", "VpcdBridge", "main"]
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,9 @@ _SW_NO_DIAGNOSIS = b"\x6f\x00"
 
 class SoftCard(Protocol):
     """What the bridge needs from a card. A card may also have ``reset()``, called on power-on
-    and reset (a real card forgets its channels and selections then)."""
+    and reset (a real card forgets its channels and selections then). A card whose
+    ``transmit`` raises :class:`~pyrsp.errors.CardRemovedError` is pulled out of the reader
+    (until :meth:`VpcdBridge.insert`); any other exception is answered ``6F00``."""
 
     def transmit(self, apdu: bytes) -> bytes:
         """Answer a C-APDU with the whole R-APDU (data + SW1 SW2)."""
@@ -216,6 +220,9 @@ class VpcdBridge:
             return self._control(payload[0])
         try:
             answer = self.card.transmit(payload)
+        except CardRemovedError:
+            self.disconnect()
+            return None
         except Exception:
             log.exception("the card raised on APDU %s", payload[:5].hex())
             return _SW_NO_DIAGNOSIS
