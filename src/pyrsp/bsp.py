@@ -79,8 +79,7 @@ class BspSession:
         """One segment TLV: ``88`` is MAC-only, ``86``/``87`` are encrypted and MACed."""
         _check_tag(tag)
         payload = data if tag == TAG_MAC_ONLY else self._encrypt(_pad(data))
-        header = tlv.encode_length(len(payload) + _MAC_SIZE)
-        header = bytes([tag]) + header
+        header = bytes([tag]) + tlv.encode_length(len(payload) + _MAC_SIZE)
         cmac = self._cmac(header + payload)
         self.mcv = cmac
         self.block_counter += 1

@@ -5,15 +5,16 @@ signs eUICC certificates. Chains are found by authority key identifier (AKI) mat
 issuer's subject key identifier (SKI), ending at one of the given CI certificates.
 
 Each certificate is checked against its role's profile: the certificate policy naming the role,
-a key on NIST P-256 or brainpoolP256r1 (the CI's curve, except for TLS certificates, whose
-key only serves the TLS handshake), ECDSA-SHA256 signatures,
-a critical keyUsage (keyCertSign for the CI and EUM, digitalSignature for the others), CA basic
-constraints only on the CI and EUM, key identifiers, serverAuth on TLS certificates, and, for an
-eUICC, an EID (subject serialNumber) that its EUM permits.
+a key on NIST P-256 or brainpoolP256r1 (the CI's curve, except for TLS certificates, whose key
+only serves the TLS handshake), ECDSA-SHA256 signatures, a critical keyUsage (keyCertSign for
+the CI and EUM, digitalSignature for the others), CA basic constraints only on the CI and EUM,
+key identifiers, serverAuth on TLS certificates, and, for an eUICC, an EID (subject
+serialNumber) that its EUM permits.
 
-Validity periods are checked only when ``now`` is given (the eUICC has no clock and does not
-check them; an LPA or SM-DP+ passes the time). eUICC certificates are never checked for expiry:
-SGP.22 gives them no well-defined end (``99991231235959Z``).
+Validity periods are checked only when ``now`` is given (a naive ``now`` is taken as UTC): the
+eUICC has no clock and checks none; an LPA or SM-DP+ passes the time. eUICC certificates are
+never checked for expiry: they are issued for the eUICC's lifetime (test PKIs use a notAfter of
+9999-12-31).
 
 Every failure raises :class:`~pyrsp.errors.CertificateError` with ``certificate`` (the subject)
 and ``rule``: ``encoding``, ``role``, ``curve``, ``signature-algorithm``, ``key-usage``,
