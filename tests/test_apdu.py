@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -411,3 +414,24 @@ def test_load_bpp_with_no_answer_is_a_protocol_violation() -> None:
     bpp, _ = _bpp(segments=1)
     with pytest.raises(ProtocolViolation, match="ProfileInstallationResult"):
         drive(load_bpp(bpp, ApduConfig(channel=1)), BppCard(b"", answer_at=0))
+
+
+def _vector_bpp(vectors_dir: Path) -> bytes:
+    data = json.loads((vectors_dir / "bsp.json").read_text())
+    return base64.b64decode(data["bound_profile_package"]["bpp_base64"])
+
+
+def test_bpp_pieces_of_the_vector_bpp(vectors_dir: Path) -> None:
+    """The public 12.9 kB BPP (bsp.json): BF36+BF23, A0+87, A1, 88, A3, then each 86."""
+    bpp = _vector_bpp(vectors_dir)
+    pieces = bpp_pieces(bpp)
+    assert b"".join(pieces) == bpp
+    outer = tlv.parse(bpp)
+    bf23, a0, a1, a3 = outer.children()
+    assert pieces[0] == outer.header + bf23.raw
+    assert pieces[1] == a0.raw
+    assert pieces[2] == a1.header
+    assert pieces[3 : 3 + len(a1.children())] == [c.raw for c in a1.children()]
+    rest = pieces[3 + len(a1.children()) :]
+    assert rest == [a3.header, *(c.raw for c in a3.children())]
+    assert all(p[:1] == b"\x86" for p in rest[1:])

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pyrsp import asn1, tlv
-from pyrsp.client import RspClient
+from pyrsp.client import Handlers, RspClient
 from pyrsp.errors import (
     ApduError,
     CardRemovedError,
@@ -18,7 +21,8 @@ from pyrsp.errors import (
 )
 from pyrsp.models import ProfileState, iccid_to_bytes
 from pyrsp.protocol import es10
-from pyrsp.protocol.apdu import ApduConfig
+from pyrsp.protocol.apdu import ApduConfig, bpp_pieces
+from pyrsp.protocol.effects import Progress
 from pyrsp.protocol.session import ISDR_AIDS
 from pyrsp.testing.euicc import EuiccSettings, VirtualEuicc
 from pyrsp.testing.euicc.state import CardState, ProfileRecord
@@ -323,3 +327,19 @@ def test_error_status_word(card: VirtualEuicc) -> None:
             client.eid()
         assert info.value.sw == 0x6F00
         assert client.eid() == card.eid, "the session survives an error status"
+
+
+def test_load_bpp_for_another_session_fails_after_the_first_piece(
+    card: VirtualEuicc, vectors_dir: Path
+) -> None:
+    """The public BPP is for another card: the eUICC answers BF37 early, at the first piece."""
+    data = json.loads((vectors_dir / "bsp.json").read_text())
+    bpp = base64.b64decode(data["bound_profile_package"]["bpp_base64"])
+    progress: list[Progress] = []
+    with RspClient(card) as client:
+        flow = es10.load_bound_profile_package(client.config, bpp)
+        pir = client.run(flow, Handlers(progress=progress.append))
+    assert progress == [Progress("load_bpp", 1, len(bpp_pieces(bpp)))]
+    result = es10.parse_profile_installation_result(pir)
+    assert not result.success
+    assert result.bpp_command == "initialiseSecureChannel"
