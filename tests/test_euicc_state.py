@@ -172,3 +172,10 @@ def test_configurable_atr(pki: TestPki) -> None:
     assert checksum == 0
     card.settings.atr = bytes.fromhex("3B00")
     assert card.atr() == bytes.fromhex("3B00")
+
+
+def test_eid_parameter(pki: TestPki) -> None:
+    eid = "89049032112341234012345678901375"
+    assert VirtualEuicc(eid=eid).eid == eid
+    with pytest.raises(UsageError, match="EID"):
+        VirtualEuicc(pki, eid=eid)

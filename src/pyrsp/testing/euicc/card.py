@@ -66,7 +66,7 @@ class VirtualEuicc:
     """A software eUICC: ISD-R with ES10a/b/c behind ISO 7816-4 APDUs.
 
     ``pki`` (or ``identity``) gives the EID and credentials; without either a
-    ``TestPki.generate(seed=0)`` is used. ``rng`` (``random.Random(seed)``) makes challenges and
+    ``TestPki.generate(eid=eid)`` is used. ``rng`` (``random.Random(seed)``) makes challenges and
     one-time keys replayable; signatures are deterministic (RFC 6979). With ``state_dir`` the
     card's state and credentials are saved there after every change.
     """
@@ -76,6 +76,7 @@ class VirtualEuicc:
         pki: TestPki | None = None,
         *,
         identity: EuiccIdentity | None = None,
+        eid: str | None = None,
         state_dir: str | Path | None = None,
         rng: RandomSource | None = None,
         settings: EuiccSettings | None = None,
@@ -83,7 +84,11 @@ class VirtualEuicc:
         aid: bytes = ISD_R_AID,
     ) -> None:
         if identity is None:
-            identity = EuiccIdentity.from_pki(pki if pki is not None else TestPki.generate())
+            if pki is None:
+                pki = TestPki.generate() if eid is None else TestPki.generate(eid=eid)
+            identity = EuiccIdentity.from_pki(pki)
+        if eid is not None and eid != identity.eid:
+            raise UsageError(f"expected the EID of the credentials, {identity.eid}, got {eid}")
         self.core = EuiccCore(
             identity=identity, state=state or CardState(), settings=settings or EuiccSettings()
         )
