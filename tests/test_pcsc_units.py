@@ -15,7 +15,13 @@ from pyrsp.errors import (
     CardTransportError,
     NoReaderError,
 )
-from pyrsp.transports.pcsc import choose_reader, translate_error
+from pyrsp.transports.base import AsyncCardTransport, CardTransport
+from pyrsp.transports.pcsc import (
+    AsyncPcscCardTransport,
+    PcscCardTransport,
+    choose_reader,
+    translate_error,
+)
 
 
 class FakePyscardError(Exception):
@@ -152,3 +158,8 @@ def test_no_pcsc_service_is_no_reader_error(tmp_path: object) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.split("\n")[:2] == ["EstablishContextException True"] * 2
+
+
+def test_the_transports_follow_the_card_transport_protocols() -> None:
+    assert issubclass(PcscCardTransport, CardTransport)
+    assert issubclass(AsyncPcscCardTransport, AsyncCardTransport)

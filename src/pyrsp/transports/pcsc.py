@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 TraceHook = Callable[[Literal["C-APDU", "R-APDU"], bytes], None]
 """Called with ``("C-APDU", apdu)`` before each transmit and ``("R-APDU", answer)`` after it."""
 
-Protocol = Literal["T0", "T1", "any"]
+CardProtocol = Literal["T0", "T1", "any"]
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 30.0
@@ -131,11 +131,13 @@ def list_readers() -> list[str]:
     """Names of the PC/SC readers, in pcscd's order; ``NoReaderError`` if pcscd is not running."""
     from smartcard import scard
 
-    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
     try:
+        hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
         _check_context(hresult)
-        hresult, names = scard.SCardListReaders(context, [])
-        scard.SCardReleaseContext(context)
+        try:
+            hresult, names = scard.SCardListReaders(context, [])
+        finally:
+            scard.SCardReleaseContext(context)
         if hresult == scard.SCARD_E_NO_READERS_AVAILABLE:
             return []
         _fail(hresult, "Failed to list readers")
@@ -182,7 +184,7 @@ class _CardThread:
 class _PcscLink:
     """The PC/SC state of one connected card; every method runs on the card's thread."""
 
-    def __init__(self, reader: str, protocol: Protocol, exclusive: bool) -> None:
+    def __init__(self, reader: str, protocol: CardProtocol, exclusive: bool) -> None:
         self.reader = reader
         self._protocol = protocol
         self._exclusive = exclusive
@@ -281,7 +283,7 @@ class _Card:
         reader: str | int | None,
         *,
         ignore: Sequence[str],
-        protocol: Protocol,
+        protocol: CardProtocol,
         exclusive: bool,
         timeout: float,
         on_close: Literal["leave", "reset", "unpower"],
@@ -289,7 +291,7 @@ class _Card:
     ) -> None:
         self.wanted = reader
         self._ignore = tuple(ignore)
-        self._protocol: Protocol = protocol
+        self._protocol: CardProtocol = protocol
         self._exclusive = exclusive
         self.timeout = timeout
         self._on_close = on_close
@@ -364,7 +366,7 @@ class PcscCardTransport:
         reader: str | int | None = None,
         *,
         ignore: Sequence[str] = (),
-        protocol: Protocol = "any",
+        protocol: CardProtocol = "any",
         exclusive: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
         card_wait: float = 0.0,
@@ -446,7 +448,7 @@ class AsyncPcscCardTransport:
         reader: str | int | None = None,
         *,
         ignore: Sequence[str] = (),
-        protocol: Protocol = "any",
+        protocol: CardProtocol = "any",
         exclusive: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
         card_wait: float = 0.0,
