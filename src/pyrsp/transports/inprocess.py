@@ -131,4 +131,5 @@ class ThreadedCardTransport:
             await self._call(self.sync.close)
         except RuntimeError:  # the thread was already shut down
             return
-        self._thread.shutdown(wait=False)
+        finally:
+            self._thread.shutdown(wait=False)
