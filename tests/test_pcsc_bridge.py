@@ -7,7 +7,10 @@ vpcd writes the length and the payload in two sends. No pcscd needed, so these r
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -171,3 +174,10 @@ def test_a_card_raising_card_removed_is_pulled(vpcd: FakeVpcd) -> None:
         with pytest.raises((EOFError, ConnectionResetError)):
             vpcd.receive()
         assert not bridge.inserted
+
+
+def test_module_entry_refuses_a_missing_card(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "pyrsp.testing.vpcd", "--state", str(tmp_path / "none")]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "expected a virtual eUICC in" in out.stderr

@@ -26,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
-from pyrsp.errors import CardRemovedError
+from pyrsp.errors import CardRemovedError, PyrspError
 
 __all__ = ["VPCD_PORT", "SoftCard", "VpcdBridge", "main"]
 
@@ -265,7 +265,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="log each link change")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO)
-    card = _open_virtual_euicc(args.state)
+    try:
+        card = _open_virtual_euicc(args.state)
+    except PyrspError as exc:
+        parser.exit(2, f"{parser.prog}: {exc}\n")
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     with VpcdBridge(card, args.port, args.host), contextlib.suppress(KeyboardInterrupt):
