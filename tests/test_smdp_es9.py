@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pyrsp import asn1, tlv
-from pyrsp.crypto import signature_from_tlv, verify
+from pyrsp.crypto import public_key_bytes, signature_from_tlv, verify
 from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import OrderState, TestSmdp
 from pyrsp.testing.smdp.profiles import generate_profile
@@ -187,3 +187,55 @@ def test_ts48_profiles_download_byte_for_byte(vectors_dir: Path, pki: TestPki) -
         unprotected = Lpa(smdp, Card(pki)).download(ac.matching_id)
         assert unprotected.profile_package == path.read_bytes()
         assert order.state is OrderState.INSTALLED
+
+
+def test_retry_after_the_bpp_was_delivered_serves_the_same_package(
+    lpa: Lpa, smdp: TestSmdp
+) -> None:
+    ac = smdp.add_order()
+    lpa.initiate()
+    lpa.authenticate(ac.matching_id)
+    first = tlv.parse(unb64(lpa.get_bpp()["boundProfilePackage"])).children()
+    otpk = public_key_bytes(lpa.card.otsk)
+    # The LPA died before loading it; a new session for the same order and eUICC:
+    lpa.initiate()
+    signed2 = asn1.decode("SmdpSigned2", unb64(lpa.authenticate(ac.matching_id)["smdpSigned2"]))
+    assert signed2["bppEuiccOtpk"] == otpk
+    second = tlv.parse(unb64(lpa.get_bpp(reuse=True)["boundProfilePackage"])).children()
+    assert [p.raw for p in first[1:]] == [p.raw for p in second[1:]]  # same protected parts
+    assert first[0].raw != second[0].raw  # the ISCR names the new transaction
+    lpa.card.unprotect(tlv.build(0xBF36, b"".join(p.raw for p in second)))
+    assert lpa.notify(lpa.install_notification()) == 204
+    assert smdp.order(ac.matching_id).state is OrderState.INSTALLED
+
+
+def test_retry_with_a_new_one_time_key_is_refused(lpa: Lpa, smdp: TestSmdp) -> None:
+    ac = smdp.add_order()
+    lpa.initiate()
+    lpa.authenticate(ac.matching_id)
+    lpa.get_bpp()
+    lpa.initiate()
+    lpa.authenticate(ac.matching_id)
+    assert codes_of(lpa.get_bpp(reuse=False)) == ("8.2", "3.7")
+
+
+def test_downloaded_order_is_unavailable_to_another_euicc(smdp: TestSmdp, lpa: Lpa) -> None:
+    ac = smdp.add_order()
+    lpa.initiate()
+    lpa.authenticate(ac.matching_id)
+    lpa.get_bpp()
+    stranger = Lpa(smdp, Card(TestPki.generate(seed=1, eid="89049032123451234512345678900001")))
+    stranger.initiate()
+    assert codes_of(stranger.authenticate(ac.matching_id)) == ("8.2", "3.7")
+
+
+def test_ci_chosen_from_the_euicc_lists(pki: TestPki) -> None:
+    brainpool = TestPki.generate(seed=1, curve="brainpool")
+    smdp = TestSmdp([pki, brainpool], rng=3, now=NOW)
+    ac = smdp.add_order()
+    lpa = Lpa(smdp, Card(brainpool))
+    answer = lpa.initiate()
+    assert unb64(answer["euiccCiPKIdToBeUsed"]) == b"\x04\x14" + brainpool.ci_key_id
+    assert unb64(answer["serverCertificate"]) == brainpool.dp_auth.der
+    lpa.download(ac.matching_id)
+    assert smdp.order(ac.matching_id).state is OrderState.INSTALLED

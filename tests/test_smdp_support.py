@@ -82,9 +82,10 @@ class Card:
         return tlv.build(0xBF38, tlv.build(0xA0, body))
 
     def prepare_download_response(
-        self, tid: bytes, smdp_signature2: bytes, hash_cc: bytes | None = None
+        self, tid: bytes, smdp_signature2: bytes, hash_cc: bytes | None = None, reuse: bool = False
     ) -> bytes:
-        self.otsk = generate_private_key(self.pki.curve, self.rng)
+        if not reuse or self.otsk is None:
+            self.otsk = generate_private_key(self.pki.curve, self.rng)
         value: dict[str, Any] = {"transactionId": tid, "euiccOtpk": public_key_bytes(self.otsk)}
         if hash_cc is not None:
             value["hashCc"] = hash_cc
@@ -226,11 +227,13 @@ class Lpa:
         document.update(overrides)
         return self.post("authenticateClient", document)[1]
 
-    def get_bpp(self, *, code: str | None = None, hash_cc: bytes | None = None) -> dict[str, Any]:
+    def get_bpp(
+        self, *, code: str | None = None, hash_cc: bytes | None = None, reuse: bool = False
+    ) -> dict[str, Any]:
         signature2 = unb64(self.answers["authenticateClient"]["smdpSignature2"])
         if code is not None:
             hash_cc = hash_confirmation_code(code, self.tid)
-        response = self.card.prepare_download_response(self.tid, signature2, hash_cc)
+        response = self.card.prepare_download_response(self.tid, signature2, hash_cc, reuse)
         document = {"transactionId": self.transaction_id, "prepareDownloadResponse": b64(response)}
         return self.post("getBoundProfilePackage", document)[1]
 

@@ -102,3 +102,32 @@ def test_truncated_bpp_fails_and_the_session_is_cancelled() -> None:
     assert smdp.open_sessions == 0
     assert smdp.order(ac.matching_id).state is OrderState.RELEASED
     assert install(card, smdp, ac).iccid == smdp.order(ac.matching_id).iccid
+
+
+def test_retry_after_the_lpa_died_with_the_bpp_in_hand() -> None:
+    """SGP.22 3.1.3.3: the eUICC keeps its one-time key, the SM-DP+ serves the same BPP."""
+    pki = shared_pki()
+    card = VirtualEuicc(pki, rng=random.Random(1))
+    smdp = TestSmdp(pki, rng=2, now=NOW)
+    ac = smdp.add_order()
+    session = run(open_isdr(), card, smdp)
+    flow = download(ac, ApduConfig(channel=session.channel))
+    answer: Any = None
+    while True:  # run until the BPP has been served, then abandon the flow
+        effect = flow.send(answer)
+        if isinstance(effect, Transmit):
+            answer = card.transmit(effect.apdu)
+        elif isinstance(effect, HttpPost):
+            status, headers, body = smdp.handle(effect.path, effect.body)
+            answer = HttpResponse(status, body, headers)
+            if effect.path.endswith("getBoundProfilePackage"):
+                break
+        else:
+            answer = True if isinstance(effect, ConfirmDownload) else None
+    flow.close()
+    card.reset()
+    assert smdp.order(ac.matching_id).state is OrderState.DOWNLOADED
+    assert install(card, smdp, ac).iccid == smdp.order(ac.matching_id).iccid
+    order = smdp.order(ac.matching_id)
+    assert order.state is OrderState.INSTALLED
+    assert order.history == [OrderState.RELEASED, OrderState.DOWNLOADED]  # bound only once

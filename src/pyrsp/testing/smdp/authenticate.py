@@ -179,15 +179,23 @@ def _select_order(state: ServerState, session: Session, ctx_params: Any) -> Orde
         raise codes.refuse(
             codes.ORDER_EXPIRED, f"the order expired at {order.expires:%Y-%m-%d %H:%M}"
         )
-    if order.state is not OrderState.RELEASED:
-        raise codes.refuse(
-            codes.PROFILE_UNAVAILABLE, f"the order is {order.state.value}, not released"
-        )
+    _check_order_state(order, session)
     if order.cc_attempts >= order.max_cc_attempts:
         raise codes.refuse(
             codes.CC_RETRIES_EXCEEDED, f"{order.cc_attempts} wrong confirmation codes already"
         )
     return order
+
+
+def _check_order_state(order: Order, session: Session) -> None:
+    """Released, or downloaded to this eUICC and not installed (a retry, SGP.22 3.1.3.3)."""
+    binding = order.binding if order.state is OrderState.DOWNLOADED else None
+    if binding is not None and binding.eid != session.eid:
+        raise codes.refuse(codes.PROFILE_UNAVAILABLE, "the profile is bound to another eUICC")
+    if order.state is not OrderState.RELEASED and binding is None:
+        raise codes.refuse(
+            codes.PROFILE_UNAVAILABLE, f"the order is {order.state.value}, not released"
+        )
 
 
 def _bind_order(
@@ -196,10 +204,13 @@ def _bind_order(
     for other in list(state.sessions):
         if other.order is order and other is not session:
             state.sessions.close(other.transaction_id)
-    smdp_signed2 = asn1.encode(
-        "SmdpSigned2",
-        {"transactionId": session.tid, "ccRequiredFlag": order.confirmation_code_required},
-    )
+    value: dict[str, Any] = {
+        "transactionId": session.tid,
+        "ccRequiredFlag": order.confirmation_code_required,
+    }
+    if order.binding is not None:
+        value["bppEuiccOtpk"] = order.binding.euicc_otpk  # a retry: bind with the same key
+    smdp_signed2 = asn1.encode("SmdpSigned2", value)
     signature = sign(session.signing.pb_key, smdp_signed2 + euicc_signature1, deterministic=True)
     session.order = order
     session.euicc_signature1 = euicc_signature1

@@ -10,7 +10,9 @@ between a fresh one-time key pair and the eUICC's otPK, with the X9.63 KDF (sect
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from pyrsp import asn1, bsp, tlv
 from pyrsp.crypto import (
@@ -26,7 +28,13 @@ from pyrsp.models.identifiers import iccid_to_bytes
 from pyrsp.testing.smdp.credentials import SigningSet
 from pyrsp.testing.smdp.orders import Order, ProfileClass
 
-__all__ = ["Binding", "bind_profile", "initialise_secure_channel", "store_metadata"]
+__all__ = [
+    "Binding",
+    "bound_profile_package",
+    "initialise_secure_channel",
+    "new_binding",
+    "store_metadata",
+]
 
 _PROFILE_CLASS = {ProfileClass.TEST: 0, ProfileClass.PROVISIONING: 1, ProfileClass.OPERATIONAL: 2}
 # NotificationEvent bits install(0), enable(1), disable(2), delete(3): all four, 4 bits used.
@@ -79,42 +87,60 @@ def initialise_secure_channel(
 
 @dataclass(frozen=True)
 class Binding:
-    """A bound profile: the BPP bytes and the session keys it was protected with."""
+    """What a profile was bound with, kept so a retry can bind it again the same way.
 
-    bpp: bytes
-    keys: SessionKeys
+    SGP.22 section 3.1.3.3: when a download is retried after the BPP was delivered, the eUICC
+    reuses its one-time key (bppEuiccOtpk) and the SM-DP+ serves the same package again.
+    """
+
+    eid: str
+    euicc_otpk: bytes
+    smdp_otsk: ec.EllipticCurvePrivateKey = field(repr=False)
+    profile_keys: SessionKeys | None = field(repr=False)
 
 
-def bind_profile(
-    order: Order,
-    *,
-    transaction_id: bytes,
+def new_binding(
     eid: str,
     euicc_otpk: bytes,
+    signing: SigningSet,
+    rng: random.Random,
+    *,
+    replace_session_keys: bool,
+) -> Binding:
+    """A fresh one-time key pair (and PPK keys if asked) for binding to ``euicc_otpk``."""
+    otsk = generate_private_key(curve_of(signing.pb_key), rng)
+    ppk = SessionKeys(rng.randbytes(16), rng.randbytes(16), rng.randbytes(16))
+    return Binding(eid, euicc_otpk, otsk, ppk if replace_session_keys else None)
+
+
+def bound_profile_package(
+    order: Order,
+    binding: Binding,
+    *,
+    transaction_id: bytes,
     signing: SigningSet,
     smdp_oid: str,
     notification_address: str,
     host_id: bytes,
-    rng: random.Random,
-    replace_session_keys: bool = False,
-) -> Binding:
-    """Bind ``order``'s profile to one eUICC session (SGP.22 sections 3.1.3.3 and 5.5)."""
-    otsk = generate_private_key(curve_of(signing.pb_key), rng)
-    keys = derive_session_keys(ecka(otsk, euicc_otpk), host_id=host_id, eid=eid)
+) -> bytes:
+    """The BPP of ``order`` for one session (SGP.22 sections 3.1.3.3 and 5.5).
+
+    The segments depend only on the binding's keys, so a retry gives the same ones; the ISCR
+    carries this session's transactionId.
+    """
+    shared = ecka(binding.smdp_otsk, binding.euicc_otpk)
+    keys = derive_session_keys(shared, host_id=host_id, eid=binding.eid)
+    smdp_otpk = public_key_bytes(binding.smdp_otsk)
     iscr = initialise_secure_channel(
-        transaction_id, host_id, public_key_bytes(otsk), euicc_otpk, signing
+        transaction_id, host_id, smdp_otpk, binding.euicc_otpk, signing
     )
     configure = asn1.encode("ConfigureISDPRequest", {"dpProprietaryData": {"dpOid": smdp_oid}})
-    replace: bytes | None = None
-    if replace_session_keys:
-        ppk = SessionKeys(rng.randbytes(16), rng.randbytes(16), rng.randbytes(16))
-        replace = bsp.replace_session_keys_request(ppk)
-    package = bsp.build_bound_profile_package(
+    ppk = binding.profile_keys
+    return bsp.build_bound_profile_package(
         initialise_secure_channel=iscr,
         configure_isdp=configure,
         store_metadata=store_metadata(order, notification_address),
         profile_package=order.profile,
         session_keys=keys,
-        replace_session_keys=replace,
+        replace_session_keys=bsp.replace_session_keys_request(ppk) if ppk else None,
     )
-    return Binding(package, keys)

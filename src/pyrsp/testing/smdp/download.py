@@ -14,7 +14,7 @@ from typing import Any
 from pyrsp.crypto import hash_confirmation_code
 from pyrsp.testing.smdp import codes
 from pyrsp.testing.smdp.authenticate import parts, verify_euicc_signature
-from pyrsp.testing.smdp.bpp import bind_profile
+from pyrsp.testing.smdp.bpp import Binding, bound_profile_package, new_binding
 from pyrsp.testing.smdp.es9 import Request, b64, decode
 from pyrsp.testing.smdp.orders import Order, OrderState
 from pyrsp.testing.smdp.session import Session, Step
@@ -53,21 +53,41 @@ def get_bound_profile_package(state: ServerState, request: Request) -> dict[str,
             codes.ORDER_EXPIRED, f"the order expired at {order.expires:%Y-%m-%d %H:%M}"
         )
     _check_confirmation_code(order, session, signed2.get("hashCc"))
-    binding = bind_profile(
+    binding = _binding(state, session, order, signed2["euiccOtpk"])
+    bpp = bound_profile_package(
         order,
+        binding,
         transaction_id=session.tid,
-        eid=session.eid,
-        euicc_otpk=signed2["euiccOtpk"],
         signing=session.signing,
         smdp_oid=state.credentials.oid,
         notification_address=state.credentials.address,
         host_id=state.host_id,
-        rng=state.rng,
-        replace_session_keys=state.replace_session_keys,
     )
-    order.move(OrderState.DOWNLOADED)
+    order.binding = binding
+    if order.state is not OrderState.DOWNLOADED:
+        order.move(OrderState.DOWNLOADED)
     session.step = Step.INSTALL_NOTIFICATION
-    return {"transactionId": session.transaction_id, "boundProfilePackage": b64(binding.bpp)}
+    return {"transactionId": session.transaction_id, "boundProfilePackage": b64(bpp)}
+
+
+def _binding(state: ServerState, session: Session, order: Order, euicc_otpk: bytes) -> Binding:
+    """A new binding, or on a retry the previous one if the eUICC kept its one-time key."""
+    previous = order.binding
+    if previous is None:
+        return new_binding(
+            session.eid,
+            euicc_otpk,
+            session.signing,
+            state.rng,
+            replace_session_keys=state.replace_session_keys,
+        )
+    if previous.euicc_otpk != euicc_otpk:
+        raise codes.refuse(
+            codes.PROFILE_UNAVAILABLE,
+            "the profile is bound to another one-time key (bppEuiccOtpk); "
+            "a BPP is not available for a new binding",
+        )
+    return previous
 
 
 def _order(session: Session) -> Order:

@@ -191,5 +191,6 @@ def _cancel_order(order: Any, reason: int) -> None:
     if order is None or order.state not in (OrderState.RELEASED, OrderState.DOWNLOADED):
         return
     target = OrderState.RELEASED if reason in _RETRIABLE_REASONS else OrderState.CANCELLED
+    order.binding = None
     if order.state is not target:
         order.move(target)

@@ -19,8 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyrsp.errors import UsageError
+
+if TYPE_CHECKING:
+    from pyrsp.testing.smdp.bpp import Binding
 
 __all__ = ["Order", "OrderRegistry", "OrderState", "ProfileClass"]
 
@@ -63,6 +67,7 @@ class Order:
     cc_attempts: int = 0
     installed_eid: str | None = None
     history: list[OrderState] = field(default_factory=list)
+    binding: Binding | None = field(default=None, repr=False)
 
     def move(self, state: OrderState) -> None:
         """Record a state change (the history lets tests check the whole path)."""
@@ -90,6 +95,14 @@ def new_matching_id(rng: random.Random) -> str:
     """A fresh matching ID shaped like SGP.23's examples (``04386-AGYFT-A74Y8-3F815``)."""
     groups = ("".join(rng.choice(_MATCHING_ID_ALPHABET) for _ in range(5)) for _ in range(4))
     return "-".join(groups)
+
+
+def _downloadable(order: Order, eid: str) -> bool:
+    """Released, or downloaded to ``eid`` and not yet installed (a retry)."""
+    if order.state is OrderState.RELEASED:
+        return True
+    binding = order.binding
+    return order.state is OrderState.DOWNLOADED and binding is not None and binding.eid == eid
 
 
 class OrderRegistry:
@@ -121,13 +134,13 @@ class OrderRegistry:
     def find(self, matching_id: str, eid: str) -> Order | None:
         """The order a session asks for: by ``matching_id``, or by EID binding when it is empty.
 
-        SGP.22 section 3.1.3: an empty matching ID selects a released order bound to the EID
-        (the default SM-DP+ address and SM-DS cases).
+        SGP.22 section 3.1.3: an empty matching ID selects an order bound to the EID that can
+        be downloaded (the default SM-DP+ address and SM-DS cases).
         """
         if matching_id:
             return self._orders.get(matching_id)
         for order in self._orders.values():
-            if order.eid == eid and order.state is OrderState.RELEASED:
+            if order.eid == eid and _downloadable(order, eid):
                 return order
         return None
 

@@ -209,6 +209,7 @@ class TestSmdp:
         order = self.order(matching_id)
         with self._lock:
             order.cc_attempts = 0
+            order.binding = None
             if order.state is not OrderState.RELEASED:
                 order.move(OrderState.RELEASED)
 
