@@ -21,9 +21,10 @@ from pyrsp.errors import (
     SmdpError,
     UsageError,
 )
-from pyrsp.models import ProfileMetadata
+from pyrsp.models import OperatorId, ProfileMetadata
+from pyrsp.protocol import es10
 from pyrsp.protocol.apdu import ApduConfig, bpp_pieces
-from pyrsp.protocol.download import DeviceInfo, DownloadResult, download
+from pyrsp.protocol.download import DeviceInfo, DownloadResult, download, ppr_allowed
 from pyrsp.protocol.effects import AskConfirmationCode, ConfirmDownload, HttpResponse
 from test_download_flow_script import (
     ADDRESS,
@@ -417,3 +418,69 @@ def test_device_info_rules() -> None:
     _, value = asn1.decode("CtxParams1", ctx)
     assert value["deviceInfo"]["deviceCapabilities"] == {"gsmSupportedRelease": b"\x0f\x01\x00"}
     assert value["deviceInfo"]["tac"] == bytes.fromhex("53926011")
+
+
+# --- profile policy rules and the RAT (SGP.22 section 2.9.2) ----------------------------------
+
+PPR1 = (b"\x40", 2)
+OWNER = {"mccMnc": bytes.fromhex("130014"), "gid1": b"\x12"}  # 310 410
+
+
+def rat(*rules: dict[str, Any]) -> bytes:
+    return asn1.encode("GetRatResponse", {"rat": list(rules)})
+
+
+def rule(mcc_mnc: str, **ids: bytes) -> dict[str, Any]:
+    operator = {"mccMnc": bytes.fromhex(mcc_mnc), **ids}
+    return {"pprIds": PPR1, "allowedOperators": [operator], "pprFlags": (b"\x00", 1)}
+
+
+def setup_ppr(table: bytes) -> Driver:
+    driver = setup()
+    metadata = profile_metadata(profilePolicyRules=PPR1, profileOwner=OWNER)
+    driver.server.answers["authenticateClient"] = authenticate_client_ok(metadata=metadata)
+    driver.server.answers["getBoundProfilePackage"] = bpp_ok(bound_profile_package(metadata))
+    driver.card.answers[0xBF43] = table
+    return driver
+
+
+@pytest.mark.parametrize(
+    "table",
+    [rat(rule("130014")), rat(rule("EEEEEE")), rat(rule("1E00E4", gid1=b"\x12"))],
+    ids=["exact", "wildcard", "wildcard-gid1"],
+)
+def test_policy_rules_the_rat_allows(table: bytes) -> None:
+    driver = setup_ppr(table)
+    result = run(driver)
+    assert result.metadata.policy_rules == ("ppr1",)
+    assert driver.card.tags()[2:5] == [0xBF38, 0xBF43, 0xBF21]
+
+
+@pytest.mark.parametrize(
+    "table",
+    [rat(), rat(rule("130015")), rat(rule("130014", gid1=b"\x99"))],
+    ids=["empty", "other-operator", "other-gid1"],
+)
+def test_policy_rules_the_rat_refuses_cancel_before_consent(table: bytes) -> None:
+    driver = setup_ppr(table)
+    error = failure(driver)
+    assert (error.stage, error.cancel_reason) == ("profile_policy", "pprNotAllowed")
+    assert cancel_reason_sent(driver) == 3
+    assert not any(isinstance(e, ConfirmDownload) for e in driver.effects)
+
+
+def test_no_policy_rules_no_rat() -> None:
+    driver = setup()
+    run(driver)
+    assert 0xBF43 not in driver.card.tags()
+
+
+def test_ppr_allowed_rules() -> None:
+    owner = OperatorId(mcc_mnc="26201")
+    two_digit = es10.RatRule(
+        ppr_ids=("ppr1",), allowed_operators=(OperatorId(mcc_mnc="26201"),), consent_required=False
+    )
+    assert ppr_allowed("ppr1", owner, [two_digit])
+    assert not ppr_allowed("ppr2", owner, [two_digit])
+    assert not ppr_allowed("ppr1", OperatorId(mcc_mnc="262010"), [two_digit])
+    assert not ppr_allowed("ppr1", None, [two_digit])

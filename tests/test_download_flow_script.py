@@ -183,11 +183,12 @@ def server_signed1(
     return asn1.encode("ServerSigned1", value)
 
 
-def profile_metadata(name: str = "Test profile") -> bytes:
+def profile_metadata(name: str = "Test profile", **extra: Any) -> bytes:
     value = {
         "iccid": iccid_to_bytes(ICCID),
         "serviceProviderName": "pyrsp",
         "profileName": name,
+        **extra,
     }
     return asn1.encode("StoreMetadataRequest", value)
 
@@ -219,10 +220,12 @@ def initiate_ok(signed1: bytes | None = None, tid: str = TID) -> HttpResponse:
     )
 
 
-def authenticate_client_ok(cc_required: bool = False, signed2: bytes | None = None) -> HttpResponse:
+def authenticate_client_ok(
+    cc_required: bool = False, signed2: bytes | None = None, metadata: bytes | None = None
+) -> HttpResponse:
     return ok_json(
         transactionId=TID,
-        profileMetadata=b64(profile_metadata()),
+        profileMetadata=b64(metadata if metadata is not None else profile_metadata()),
         smdpSigned2=b64(signed2 if signed2 is not None else smdp_signed2(cc_required)),
         smdpSignature2=b64(SIG),
         smdpCertificate=b64(CERT),

@@ -27,7 +27,7 @@ needs no cancellation.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +45,7 @@ from pyrsp.errors import (
     SmdpError,
     UsageError,
 )
-from pyrsp.models import InstallResult, ProfileMetadata
+from pyrsp.models import InstallResult, OperatorId, ProfileMetadata
 from pyrsp.protocol import es9, es10
 from pyrsp.protocol.apdu import ApduConfig
 from pyrsp.protocol.effects import AskConfirmationCode, ConfirmDownload, Flow, Progress
@@ -58,6 +58,7 @@ __all__ = [
     "check_bpp_metadata",
     "check_server_signed1",
     "download",
+    "ppr_allowed",
 ]
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ log = logging.getLogger(__name__)
 #: The TAC sent when neither a TAC nor an IMEI is configured (8 digits, SGP.22 section 4.2).
 DEFAULT_TAC = "35290611"
 _MAC_SIZE = 8  # the MAC at the end of every BSP segment
+_CHECKED_PPRS = ("ppr1", "ppr2")  # pprUpdateControl restricts nothing on the device
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,10 @@ class _DeclinedError(Exception):
 
 class _MetadataMismatch(ProtocolViolation):
     """The BPP's StoreMetadata differs from the metadata the user consented to."""
+
+
+class _PprNotAllowed(ProtocolViolation):
+    """The profile carries policy rules the eUICC's Rules Authorisation Table does not allow."""
 
 
 def download(
@@ -233,6 +239,7 @@ def _consent(session: _Session, client: es9.AuthenticateClientResponse) -> Flow[
     """Check smdpSigned2, ask for consent and, when required, the confirmation code."""
     cc_required = _check_smdp_signed2(client.smdp_signed2, session.transaction_id)
     session.metadata = _profile_metadata(client.profile_metadata)
+    yield from _check_policy_rules(session, session.metadata)
     yield session.enter("consent")
     answer = yield ConfirmDownload(session.metadata)
     if answer is not True:
@@ -302,6 +309,8 @@ def _cancel_reason(exc: Exception, stage: str) -> str:
         return "timeout"
     if isinstance(exc, _MetadataMismatch):
         return "metadataMismatch"
+    if isinstance(exc, _PprNotAllowed):
+        return "pprNotAllowed"
     if stage == "load_bpp":
         return "loadBppExecutionError"
     return "undefinedReason"
@@ -331,6 +340,63 @@ def _tell_server(flow: Flow[Any]) -> Flow[None]:
 
 
 # --- checks the LPA must make -----------------------------------------------------------------
+
+
+def _check_policy_rules(session: _Session, metadata: ProfileMetadata) -> Flow[None]:
+    """Profile policy rules must be allowed by the eUICC's RAT (SGP.22 sections 2.9.2, 3.1.3.2).
+
+    Only a profile with ppr1 or ppr2 costs a GetRAT.
+    """
+    rules = [ppr for ppr in metadata.policy_rules if ppr in _CHECKED_PPRS]
+    if not rules:
+        return
+    yield session.enter("profile_policy")
+    rat = yield from es10.get_rat(session.config)
+    refused = [ppr for ppr in rules if not ppr_allowed(ppr, metadata.profile_owner, rat)]
+    if refused:
+        owner = metadata.profile_owner.mcc_mnc if metadata.profile_owner else "no profile owner"
+        raise _PprNotAllowed(
+            f"the eUICC's Rules Authorisation Table does not allow {', '.join(refused)} for {owner}"
+        )
+
+
+def ppr_allowed(ppr: str, owner: OperatorId | None, rat: Sequence[es10.RatRule]) -> bool:
+    """Whether some RAT rule lists ``ppr`` and an operator matching the profile ``owner``.
+
+    An operator matches when its MCC/MNC digits match (``E`` is a wildcard digit) and its GID1
+    and GID2, when the rule gives them, are the owner's (SGP.22 section 2.9.2.2).
+    """
+    if owner is None:
+        return False
+    return any(
+        ppr in rule.ppr_ids and any(_operator_matches(op, owner) for op in rule.allowed_operators)
+        for rule in rat
+    )
+
+
+def _operator_matches(allowed: OperatorId, owner: OperatorId) -> bool:
+    pattern, value = _plmn(allowed.mcc_mnc), _plmn(owner.mcc_mnc)
+    if len(pattern) != len(value) or not all(
+        p in ("E", v) for p, v in zip(pattern, value, strict=True)
+    ):
+        return False
+    return all(
+        want is None or want == have
+        for want, have in ((allowed.gid1, owner.gid1), (allowed.gid2, owner.gid2))
+    )
+
+
+def _plmn(mcc_mnc: str) -> str:
+    """MCC then MNC as 6 characters, a 2-digit MNC padded with ``F``.
+
+    The model gives digits (``"310410"``, ``"26201"``), or the 3 bytes in hex as in EF IMSI when
+    they are not all digits (wildcards ``E``): those are nibble-swapped back here.
+    """
+    if mcc_mnc.isdigit():
+        return mcc_mnc[:3] + mcc_mnc[3:].ljust(3, "F")
+    raw = mcc_mnc.upper()
+    nibbles = "".join(raw[i + 1] + raw[i] for i in range(0, len(raw) - 1, 2))
+    return nibbles[0:3] + nibbles[4:6] + nibbles[3:4]
 
 
 def check_server_signed1(
