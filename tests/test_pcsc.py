@@ -142,3 +142,34 @@ def test_async_transport(pcsc_reader: PcscReaders) -> None:
     asyncio.run(run())
     slot.bridge.disconnect()
     echo.release()
+
+
+def test_round_trips_do_not_stall(pcsc_reader: PcscReaders) -> None:
+    # Without TCP_QUICKACK on the card side each APDU stalls about 40 ms (FACTS.md).
+    slot = pcsc_reader(EchoCard())
+    with PcscCardTransport(slot.reader) as card:
+        started = time.monotonic()
+        for _ in range(50):
+            card.transmit(SHORT)
+        assert time.monotonic() - started < 1.0
+
+
+def test_a_hung_card_does_not_block_another_reader(pcsc_reader: PcscReaders) -> None:
+    hung, fine = EchoCard(), EchoCard()
+    first, second = pcsc_reader(hung), pcsc_reader(fine)
+
+    async def run() -> None:
+        stuck = await AsyncPcscCardTransport.connect(first.reader, timeout=2)
+        other = await AsyncPcscCardTransport.connect(second.reader, timeout=2)
+        waiting = asyncio.create_task(stuck.transmit(bytes([0x80, INS_HANG, 0, 0])))
+        for _ in range(5):
+            assert await other.transmit(SHORT) == bytes(range(255)) + b"\x90\x00"
+        assert not waiting.done()
+        first.bridge.disconnect()
+        with pytest.raises(CardRemovedError):
+            await waiting
+        await stuck.close()
+        await other.close()
+
+    asyncio.run(run())
+    hung.release()
