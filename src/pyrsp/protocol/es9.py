@@ -123,6 +123,7 @@ REASON_CODES: Final[Mapping[str, str]] = {
     "3.9": "unknown",
     "3.10": "invalid association",
     "4.2": "execution error",
+    "4.3": "stopped on warning",
     "4.8": "insufficient memory",
     "4.10": "time to live expired",
     "5.3": "time to live expired",
