@@ -104,7 +104,7 @@ class VpcdBridge:
         self.port = port
         self.powered = False
         self.links = 0
-        """How many times vpcd has taken the card (each reconnect counts)."""
+        """How many times the link to vpcd came up (each reconnect counts)."""
         self._retry = retry_interval
         self._stopping = threading.Event()
         self._inserted = threading.Event()
@@ -116,7 +116,7 @@ class VpcdBridge:
 
     @property
     def connected(self) -> bool:
-        """Whether vpcd has the card right now."""
+        """Whether the TCP link to vpcd is up (pcscd notices the card on its next poll)."""
         return self._linked.is_set()
 
     @property
@@ -135,7 +135,7 @@ class VpcdBridge:
         return self
 
     def wait_connected(self, timeout: float = 5.0) -> bool:
-        """Wait until vpcd has accepted the card; False if it has not within ``timeout`` s."""
+        """Wait until the link to vpcd is up; False if it is not within ``timeout`` s."""
         return self._linked.wait(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
