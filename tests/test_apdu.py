@@ -51,7 +51,9 @@ def parse_c_apdu(apdu: bytes) -> tuple[bytes, bytes, int | None]:
         return header, b"", None
     if len(body) == 1:
         return header, b"", body[0]
-    if body[0] == 0 and len(body) >= 3:  # extended
+    if body[0] == 0 and len(body) == 3:  # extended, Le only
+        return header, b"", int.from_bytes(body[1:], "big")
+    if body[0] == 0 and len(body) > 3:  # extended
         lc = int.from_bytes(body[1:3], "big")
         rest = body[3 + lc :]
         assert len(body[3 : 3 + lc]) == lc
@@ -158,8 +160,9 @@ def test_segmentation(size: int, config: ApduConfig) -> None:
     datas = []
     for n, apdu in enumerate(apdus):
         header, data, le = parse_c_apdu(apdu)
-        assert header == bytes((0x81, 0xE2, 0x91 if n == len(apdus) - 1 else 0x11, n))
-        assert le is None
+        last = n == len(apdus) - 1
+        assert header == bytes((0x81, 0xE2, 0x91 if last else 0x11, n))
+        assert le == (0 if config.extended and last else None), "Le 0000 on the last extended"
         assert len(data) <= config.block_size
         datas.append(data)
     assert b"".join(datas) == request
@@ -180,7 +183,11 @@ def test_short_apdu_encoding_is_exact() -> None:
 def test_extended_apdu_encoding_is_exact() -> None:
     [apdu] = store_data_apdus(b"\xaa" * 300, ApduConfig(extended=True))
     assert apdu[:7] == bytes.fromhex("80E2910000012C")
-    assert len(apdu) == 7 + 300
+    assert apdu[7:] == b"\xaa" * 300 + b"\x00\x00", "Le 0000: up to 65536 bytes back"
+    first, last = store_data_apdus(b"\xaa" * 300, ApduConfig(segment_size=200, extended=True))
+    assert first[4:7] == bytes.fromhex("0000C8") and len(first) == 7 + 200, "no Le before"
+    assert last[-2:] == b"\x00\x00"
+    assert store_data_apdus(b"", ApduConfig(extended=True)) == [bytes.fromhex("80E29100000000")]
     assert ApduConfig(extended=True).block_size == EXTENDED_DEFAULT
     assert command_apdu(0, 0xC0, 0, 0, le=0, extended=True) == bytes.fromhex("00C00000000000")
 

@@ -152,8 +152,9 @@ def command_apdu(
 def store_data_apdus(request: bytes, config: ApduConfig) -> list[bytes]:
     """Split ``request`` into the STORE DATA blocks of one sequence (GlobalPlatform 11.11).
 
-    An empty request is one block with no data. More than 256 blocks (P2 is one byte) is a
-    :class:`UsageError`: raise the segment size or enable extended APDUs.
+    An empty request is one block with no data. With extended APDUs the last block carries
+    Le ``0000`` so the card may answer up to 65,536 bytes at once, without ``61 xx``. More than
+    256 blocks (P2 is one byte) is a :class:`UsageError`: raise the segment size.
     """
     size = config.block_size
     chunks = [request[i : i + size] for i in range(0, len(request), size)] or [b""]
@@ -171,6 +172,7 @@ def store_data_apdus(request: bytes, config: ApduConfig) -> list[bytes]:
             P1_LAST_BLOCK if n == last else P1_MORE_BLOCKS,
             n,
             chunk,
+            le=0 if config.extended and n == last else None,
             extended=config.extended,
         )
         for n, chunk in enumerate(chunks)
