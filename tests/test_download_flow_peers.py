@@ -6,6 +6,7 @@ flows, so this checks the flows and the peers agree, independently of the client
 from __future__ import annotations
 
 import random
+import urllib.parse
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -166,3 +167,20 @@ def test_server_faults_end_in_typed_errors(
     assert peers.card.profiles == ()
     ac = peers.smdp.add_order()
     assert peers.download(ac).install.success, "the next download works"
+
+
+def test_download_over_real_https_with_ci_trust_and_connect_to(pki: TestPki) -> None:
+    if pki.curve != "nist":
+        pytest.skip("one curve is enough for the TLS path")
+    card = VirtualEuicc(pki, rng=random.Random(1))
+    smdp = TestSmdp(pki, rng=2)
+    with smdp.serve_https() as url:
+        port = urllib.parse.urlsplit(url).port
+        assert port is not None
+        target = {smdp.address: ("127.0.0.1", port)}
+        with HttpsTransport(trust=pki.ci_certificates, connect_to=target, timeout=10) as http:
+            peers = Peers(card, smdp, http, ApduConfig())
+            peers.config = ApduConfig(channel=peers.run(isdr.open_isdr()).channel)
+            result = peers.download(smdp.add_order())
+    assert result.notification is not None and result.notification.ok
+    assert [p.iccid for p in card.profiles] == [result.iccid]
