@@ -11,9 +11,10 @@ import anyio
 import httpx
 import pytest
 
-from pyrsp.errors import TlsError
+from pyrsp.errors import HttpTransportError, TlsError
 from pyrsp.testing.pki import TestPki
-from pyrsp.testing.smdp import TestSmdp
+from pyrsp.testing.smdp import FaultKind, TestSmdp
+from pyrsp.transports.base import AsyncHttpTransport, HttpTransport
 from pyrsp.transports.http import HttpsTransport
 from test_smdp_support import NOW, PREFIX, Card, b64, shared_pki
 
@@ -130,3 +131,24 @@ def test_pyrsp_https_transport_with_connect_to(served: str, smdp: TestSmdp, pki:
         pytest.raises(TlsError),
     ):
         transport.post(smdp.address, path, initiate_body(smdp, pki), HEADERS)
+
+
+def test_pyrsp_http_transport_sync_and_async(smdp: TestSmdp, pki: TestPki) -> None:
+    transport = smdp.http_transport()
+    assert isinstance(transport, HttpTransport)
+    assert isinstance(transport.asynchronous(), AsyncHttpTransport)
+    path = PREFIX + "initiateAuthentication"
+    answer = transport.post(smdp.address, path, initiate_body(smdp, pki), HEADERS)
+    assert answer.status == 200
+    assert answer.headers["content-type"].startswith("application/json")
+
+    async def main() -> int:
+        response = await transport.asynchronous().post(
+            smdp.address, path, initiate_body(smdp, pki), HEADERS
+        )
+        return response.status
+
+    assert anyio.run(main) == 200
+    smdp.inject(FaultKind.DROP, "initiateAuthentication")
+    with pytest.raises(HttpTransportError, match="dropped"):
+        transport.post(smdp.address, path, b"{}", HEADERS)

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography import x509
+
 from pyrsp import asn1, tlv
 from pyrsp.crypto import sign, signature_from_tlv, signature_to_tlv, verify
 from pyrsp.errors import InvalidSignature, TlvError
 from pyrsp.testing.smdp import codes
 from pyrsp.testing.smdp.bpp import store_metadata
 from pyrsp.testing.smdp.chain import check_euicc_chain
+from pyrsp.testing.smdp.credentials import SigningSet
 from pyrsp.testing.smdp.es9 import Request, b64, decode
 from pyrsp.testing.smdp.orders import Order, OrderState
 from pyrsp.testing.smdp.session import Session, Step
@@ -33,7 +36,6 @@ __all__ = [
 _CHALLENGE_SIZE = 16
 _TRANSACTION_ID_SIZE = 16
 _SUPPORTED_MAJOR_VERSIONS = frozenset({2, 3})
-_SIGNATURE_TAG = 0x5F37
 
 
 def initiate_authentication(state: ServerState, request: Request) -> dict[str, Any]:
@@ -57,9 +59,8 @@ def initiate_authentication(state: ServerState, request: Request) -> dict[str, A
     svn: bytes = info1["svn"]
     if svn[0] not in _SUPPORTED_MAJOR_VERSIONS:
         raise codes.refuse(codes.SVN_UNSUPPORTED, f"expected SGP.22 v2 or v3, got v{svn.hex('.')}")
-    signing = state.credentials.choose(
-        info1["euiccCiPKIdListForVerification"], info1["euiccCiPKIdListForSigning"]
-    )
+    signing_ids = info1["euiccCiPKIdListForSigning"] + info1.get("euiccCiPKIdListForSigningV3", [])
+    signing = state.credentials.choose(info1["euiccCiPKIdListForVerification"], signing_ids)
     if signing is None:
         raise codes.refuse(
             codes.SECURITY_CONFIG_UNSUPPORTED,
@@ -68,7 +69,7 @@ def initiate_authentication(state: ServerState, request: Request) -> dict[str, A
     return _open_session(state, challenge, signing)
 
 
-def _open_session(state: ServerState, challenge: bytes, signing: Any) -> dict[str, Any]:
+def _open_session(state: ServerState, challenge: bytes, signing: SigningSet) -> dict[str, Any]:
     tid = state.rng.randbytes(_TRANSACTION_ID_SIZE)
     session = Session(
         transaction_id=tid.hex().upper(),
@@ -130,7 +131,9 @@ def parts(der: bytes, field: str) -> list[bytes]:
         ) from exc
 
 
-def verify_euicc_signature(certificate: Any, data: bytes, signature_tlv: bytes, what: str) -> None:
+def verify_euicc_signature(
+    certificate: x509.Certificate | None, data: bytes, signature_tlv: bytes, what: str
+) -> None:
     """Check an eUICC signature TLV (``5F37``) over ``data``; a refusal naming ``what``."""
     if certificate is None:
         raise codes.refuse(codes.EUICC_VERIFICATION_FAILED, f"no eUICC certificate to check {what}")

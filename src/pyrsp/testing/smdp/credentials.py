@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from pyrsp.crypto.certificates import subject_key_id
 from pyrsp.errors import UsageError
+
+if TYPE_CHECKING:
+    from pyrsp.testing.pki import TestPki
 
 __all__ = ["Credentials", "SigningSet"]
 
@@ -53,6 +57,31 @@ class Credentials:
     def __post_init__(self) -> None:
         if not self.signing_sets:
             raise UsageError("expected at least one DPauth/DPpb signing set, got none")
+
+    @classmethod
+    def from_pkis(cls, pkis: Iterable[TestPki]) -> Credentials:
+        """The credentials of test PKIs (one signing set each; address, OID, TLS from the first)."""
+        pkis = list(pkis)
+        if not pkis:
+            raise UsageError("expected at least one TestPki, got none")
+        sets = tuple(
+            SigningSet(
+                ci=p.ci.certificate,
+                auth_certificate=p.dp_auth.der,
+                auth_key=p.dp_auth.private_key,
+                pb_certificate=p.dp_pb.der,
+                pb_key=p.dp_pb.private_key,
+            )
+            for p in pkis
+        )
+        first = pkis[0]
+        return cls(
+            address=first.smdp_host,
+            oid=first.smdp_oid,
+            signing_sets=sets,
+            tls_chain_pem=first.dp_tls.pem,
+            tls_key_pem=first.dp_tls.key_pem,
+        )
 
     @property
     def ci_certificates(self) -> list[x509.Certificate]:

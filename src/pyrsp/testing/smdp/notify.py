@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography import x509
+
 from pyrsp import tlv
 from pyrsp.crypto.certificates import authority_key_id, load_certificate
 from pyrsp.errors import CodecError, PyrspError, SmdpError
@@ -18,7 +20,7 @@ from pyrsp.testing.smdp import codes
 from pyrsp.testing.smdp.authenticate import parts, verify_euicc_signature
 from pyrsp.testing.smdp.chain import check_euicc_chain
 from pyrsp.testing.smdp.es9 import Request, decode
-from pyrsp.testing.smdp.orders import OrderState
+from pyrsp.testing.smdp.orders import Order, OrderState
 from pyrsp.testing.smdp.state import ReceivedNotification, ServerState
 
 __all__ = ["cancel_session", "handle_notification"]
@@ -78,7 +80,7 @@ def _installation_result(
     )
 
 
-def _settle_order(order: Any, success: bool, eid: str | None) -> None:
+def _settle_order(order: Order | None, success: bool, eid: str | None) -> None:
     if order is None or order.state is not OrderState.DOWNLOADED:
         return
     order.installed_eid = eid if success else None
@@ -125,7 +127,7 @@ def _members(der: bytes) -> tuple[bytes, bytes]:
     return members[0], members[1]
 
 
-def _ci_for(state: ServerState, eum_der: bytes) -> Any:
+def _ci_for(state: ServerState, eum_der: bytes) -> x509.Certificate:
     key_id = authority_key_id(load_certificate(eum_der)) or b""
     ci = state.credentials.ci_for(key_id)
     if ci is None:
@@ -186,7 +188,7 @@ def cancel_session(state: ServerState, request: Request) -> dict[str, Any]:
     return {}
 
 
-def _cancel_order(order: Any, reason: int) -> None:
+def _cancel_order(order: Order | None, reason: int) -> None:
     """Postponed, timeout and load errors leave the order downloadable; others cancel it."""
     if order is None or order.state not in (OrderState.RELEASED, OrderState.DOWNLOADED):
         return

@@ -14,17 +14,25 @@ import asyncio
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 
-from pyrsp.errors import UsageError
+from pyrsp.errors import HttpTransportError, UsageError
+from pyrsp.protocol.effects import HttpResponse
 from pyrsp.testing.smdp.faults import Reply
 
-__all__ = ["Responder", "SmdpTransport", "asgi_app", "serve_https"]
+__all__ = [
+    "AsyncSmdpHttpTransport",
+    "Responder",
+    "SmdpHttpTransport",
+    "SmdpTransport",
+    "asgi_app",
+    "serve_https",
+]
 
 _DROP_MESSAGE = "Server disconnected without sending a complete response."
 _STARTUP_TIMEOUT = 10.0
@@ -73,6 +81,68 @@ class SmdpTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         if reply.drop:
             raise httpx.RemoteProtocolError(_DROP_MESSAGE, request=request)
         return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+
+
+class SmdpHttpTransport:
+    """A pyrsp ``HttpTransport`` and ``AsyncHttpTransport`` calling a TestSmdp directly.
+
+    The fastest way in-process (no httpx); any address reaches this server. A dropped
+    connection becomes :class:`~pyrsp.errors.HttpTransportError`, as a real transport reports it.
+    Use :meth:`post` from blocking code and :meth:`apost` (or :meth:`asynchronous`) from ``async``.
+    """
+
+    def __init__(self, responder: Responder) -> None:
+        self._responder = responder
+
+    def post(
+        self, address: str, path: str, body: bytes, headers: Mapping[str, str]
+    ) -> HttpResponse:
+        """POST ``body`` to ``path``; return the answer."""
+        reply = self._responder.respond(path, body)
+        if reply.delay:
+            time.sleep(reply.delay)
+        return _http_response(address, path, reply)
+
+    async def apost(
+        self, address: str, path: str, body: bytes, headers: Mapping[str, str]
+    ) -> HttpResponse:
+        """The ``async`` :meth:`post`."""
+        reply = self._responder.respond(path, body)
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        return _http_response(address, path, reply)
+
+    def asynchronous(self) -> AsyncSmdpHttpTransport:
+        """The same server as an ``AsyncHttpTransport``."""
+        return AsyncSmdpHttpTransport(self)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class AsyncSmdpHttpTransport:
+    """A pyrsp ``AsyncHttpTransport`` calling a TestSmdp directly."""
+
+    def __init__(self, transport: SmdpHttpTransport) -> None:
+        self._transport = transport
+
+    async def post(
+        self, address: str, path: str, body: bytes, headers: Mapping[str, str]
+    ) -> HttpResponse:
+        """POST ``body`` to ``path``; return the answer."""
+        return await self._transport.apost(address, path, body, headers)
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+def _http_response(address: str, path: str, reply: Reply) -> HttpResponse:
+    if reply.drop:
+        raise HttpTransportError(
+            f"expected an answer from https://{address}{path}, the connection was dropped"
+        )
+    headers = {k.lower(): v for k, v in reply.headers.items()}
+    return HttpResponse(reply.status, reply.body, headers)
 
 
 def asgi_app(responder: Responder) -> Callable[[Scope, Receive, Send], Awaitable[None]]:

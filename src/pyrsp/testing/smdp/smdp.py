@@ -7,6 +7,7 @@
     ac = smdp.add_order(iccid="89999000000000000017")         # -> ActivationCode
     status, headers, body = smdp.handle(path, json_body)      # pure ES9+
     httpx.Client(transport=smdp.httpx_transport())            # in-process, sync or async
+    RspClient(card, http=smdp.http_transport())               # pyrsp HttpTransport, no httpx
     with smdp.serve_https() as url: ...                       # real HTTPS on loopback
     smdp.inject(FaultKind.HTTP_500, "getBoundProfilePackage") # a fault at a chosen step
     smdp.order(ac.matching_id).state, smdp.notifications      # what happened
@@ -20,13 +21,14 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from pyrsp.activation_code import ActivationCode
 from pyrsp.errors import SmdpError, UsageError
+from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import es9
 from pyrsp.testing.smdp.authenticate import authenticate_client, initiate_authentication
-from pyrsp.testing.smdp.credentials import Credentials, SigningSet
+from pyrsp.testing.smdp.credentials import Credentials
 from pyrsp.testing.smdp.download import get_bound_profile_package
 from pyrsp.testing.smdp.faults import Fault, FaultKind, FaultPlan, Reply, apply_fault
 from pyrsp.testing.smdp.notify import cancel_session, handle_notification
@@ -39,12 +41,9 @@ from pyrsp.testing.smdp.orders import (
     new_matching_id,
 )
 from pyrsp.testing.smdp.profiles import generate_profile, new_iccid, profile_iccid
-from pyrsp.testing.smdp.serve import SmdpTransport, serve_https
+from pyrsp.testing.smdp.serve import SmdpHttpTransport, SmdpTransport, serve_https
 from pyrsp.testing.smdp.session import Step
 from pyrsp.testing.smdp.state import ReceivedNotification, ServerState
-
-if TYPE_CHECKING:
-    from pyrsp.testing.pki import TestPki
 
 __all__ = ["TestSmdp"]
 
@@ -63,30 +62,6 @@ _ENDS_SESSION = {
     "getBoundProfilePackage": Step.GET_BPP,
 }
 _NOT_FOUND = Reply(404, {"content-type": "text/plain"}, b"not an ES9+ function\n")
-
-
-def _credentials_from_pkis(pkis: Iterable[TestPki]) -> Credentials:
-    pkis = list(pkis)
-    if not pkis:
-        raise UsageError("expected at least one TestPki, got none")
-    first = pkis[0]
-    sets = tuple(
-        SigningSet(
-            ci=p.ci.certificate,
-            auth_certificate=p.dp_auth.der,
-            auth_key=p.dp_auth.private_key,
-            pb_certificate=p.dp_pb.der,
-            pb_key=p.dp_pb.private_key,
-        )
-        for p in pkis
-    )
-    return Credentials(
-        address=first.smdp_host,
-        oid=first.smdp_oid,
-        signing_sets=sets,
-        tls_chain_pem=first.dp_tls.pem,
-        tls_key_pem=first.dp_tls.key_pem,
-    )
 
 
 def _clock(now: Callable[[], dt.datetime] | dt.datetime | None) -> Callable[[], dt.datetime]:
@@ -121,7 +96,7 @@ class TestSmdp:
         if credentials is None:
             if pki is None:
                 raise UsageError("expected a TestPki or Credentials, got neither")
-            credentials = _credentials_from_pkis([pki] if hasattr(pki, "dp_auth") else pki)  # type: ignore[list-item]
+            credentials = Credentials.from_pkis([pki] if isinstance(pki, TestPki) else pki)
         generator = rng if isinstance(rng, random.Random) else random.Random(rng)
         self._state = ServerState(
             credentials=credentials,
@@ -276,6 +251,10 @@ class TestSmdp:
     def clear_faults(self) -> None:
         """Forget every fault not yet injected."""
         self._faults.clear()
+
+    def http_transport(self) -> SmdpHttpTransport:
+        """A pyrsp ``HttpTransport`` calling this server directly (``.asynchronous()``: async)."""
+        return SmdpHttpTransport(self)
 
     def httpx_transport(self) -> SmdpTransport:
         """An in-process httpx transport (blocking and ``async``) answering from this server."""
