@@ -113,6 +113,16 @@ def test_profiles_info_takes_one_criterion() -> None:
         es10.build_profiles_info_request(iccid=ICCID_19, profile_class="test")
     with pytest.raises(UsageError, match="profile class"):
         es10.build_profiles_info_request(profile_class="gold")
+    with pytest.raises(UsageError, match="in hex"):
+        es10.build_profiles_info_request(isdp_aid="A0-00")
+    with pytest.raises(UsageError, match="5 to 16 bytes"):
+        es10.build_profiles_info_request(isdp_aid="A000")
+    with pytest.raises(UsageError, match="0x9F70"):
+        es10.build_profiles_info_request(tags=[0x5A, 0])
+    assert (
+        es10.build_profiles_info_request(isdp_aid=AID.hex())
+        == bytes.fromhex("BF2D14A0124F10") + AID
+    )
 
 
 def test_notification_requests_with_seq_number_0() -> None:

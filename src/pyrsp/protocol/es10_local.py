@@ -121,14 +121,28 @@ def build_profiles_info_request(
     if iccid is not None:
         value["searchCriteria"] = ("iccid", iccid_to_bytes(iccid))
     elif isdp_aid is not None:
-        value["searchCriteria"] = profile_identifier(
-            isdp_aid if isinstance(isdp_aid, bytes) else bytes.fromhex(isdp_aid)
-        )
+        value["searchCriteria"] = ("isdpAid", _aid(isdp_aid))
     elif profile_class is not None:
         value["searchCriteria"] = ("profileClass", _profile_class(profile_class))
     if tags is not None:
-        value["tagList"] = b"".join(t.to_bytes((t.bit_length() + 7) // 8 or 1) for t in tags)
+        value["tagList"] = b"".join(_tag_bytes(tag) for tag in tags)
     return asn1.encode("ProfileInfoListRequest", value)
+
+
+def _aid(aid: bytes | str) -> bytes:
+    """An ISD-P AID given as bytes or hex."""
+    try:
+        raw = aid if isinstance(aid, bytes) else bytes.fromhex(aid)
+    except ValueError:
+        raise UsageError(f"expected an ISD-P AID in hex, got {aid!r}") from None
+    return profile_identifier(raw)[1]
+
+
+def _tag_bytes(tag: int) -> bytes:
+    """A BER tag number such as ``0x5A`` or ``0x9F70`` as its bytes."""
+    if not 0 < tag <= 0xFFFFFF:
+        raise UsageError(f"expected a tag such as 0x5A or 0x9F70, got {tag!r}")
+    return tag.to_bytes((tag.bit_length() + 7) // 8, "big")
 
 
 def _profile_class(profile_class: ProfileClass | str) -> int:
