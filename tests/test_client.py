@@ -21,7 +21,7 @@ from pyrsp.errors import (
 )
 from pyrsp.models import ProfileState, iccid_to_bytes
 from pyrsp.protocol import es10
-from pyrsp.protocol.apdu import ApduConfig, bpp_pieces
+from pyrsp.protocol.apdu import ApduConfig, bpp_pieces, store_data_apdus, transmit_es10
 from pyrsp.protocol.effects import Progress
 from pyrsp.protocol.session import ISDR_AIDS
 from pyrsp.testing.euicc import EuiccSettings, VirtualEuicc
@@ -343,3 +343,19 @@ def test_load_bpp_for_another_session_fails_after_the_first_piece(
     result = es10.parse_profile_installation_result(pir)
     assert not result.success
     assert result.bpp_command == "initialiseSecureChannel"
+
+
+@pytest.mark.parametrize("size", [1, 254, 255, 256, 1000, 4000])
+@pytest.mark.parametrize(
+    ("segment_size", "extended"), [(63, False), (120, False), (255, False), (None, True)]
+)
+def test_card_reassembles_every_size(
+    card: VirtualEuicc, size: int, segment_size: int | None, extended: bool
+) -> None:
+    """The VirtualEuicc's APDU layer takes every block; only the last answers (a refusal of
+    this meaningless request), so chaining worked at each size and segment size."""
+    with RspClient(card, segment_size=segment_size, extended_apdus=extended) as client:
+        blocks = len(store_data_apdus(bytes(size), client.config))
+        with pytest.raises(ApduError, match=f"block {blocks - 1} of {blocks}:"):
+            client.run(transmit_es10(bytes(size), client.config))
+        assert client.eid() == card.eid
