@@ -17,3 +17,9 @@ def vectors_dir() -> Path:
     if not VECTORS.is_dir():
         pytest.skip(f"public test vectors not found at {VECTORS} (a plain clone has no ../shared)")
     return VECTORS
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """``@pytest.mark.anyio`` tests run on asyncio only."""
+    return "asyncio"

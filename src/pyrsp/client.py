@@ -21,12 +21,16 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar, cast
 
+from pyrsp.activation_code import ActivationCode
 from pyrsp.errors import PyrspError, UsageError
+from pyrsp.journal import Journal, MemoryJournal
 from pyrsp.models import EuiccInfo1, EuiccInfo2, NotificationMetadata, ProfileClass, ProfileInfo
 from pyrsp.protocol import es10
 from pyrsp.protocol.apdu import ApduConfig, atr_supports_extended
+from pyrsp.protocol.download import DeviceInfo, DownloadResult, download
 from pyrsp.protocol.effects import (
     AskConfirmationCode,
+    Checkpoint,
     ConfirmDownload,
     Effect,
     Flow,
@@ -34,6 +38,8 @@ from pyrsp.protocol.effects import (
     Progress,
     Transmit,
 )
+from pyrsp.protocol.notifications import NotificationOutcome, process_notifications
+from pyrsp.protocol.renewal import RenewalResult, journal_key, renew
 from pyrsp.protocol.session import ISDR_AIDS, IsdRSession, close_isdr, open_isdr
 from pyrsp.transports.base import (
     AsyncCardTransport,
@@ -51,6 +57,9 @@ from pyrsp.transports.inprocess import (
 
 __all__ = ["AsyncRspClient", "Handlers", "RspClient"]
 
+#: ``confirm`` may be a callback given the ProfileMetadata, or a fixed answer.
+Confirm = Callable[[Any], Any] | bool
+
 T = TypeVar("T")
 
 
@@ -60,17 +69,21 @@ class Handlers:
 
     ``confirm(metadata) -> bool`` answers ConfirmDownload (metadata is a ProfileMetadata),
     ``confirmation_code() -> str | None`` answers AskConfirmationCode, ``progress(event)`` sees
-    each Progress. In :class:`AsyncRspClient` each may also be ``async``.
+    each Progress, ``journal`` stores each Checkpoint. In :class:`AsyncRspClient` the callbacks
+    may also be ``async``.
     """
 
     confirm: Callable[[Any], Any] | None = None
     confirmation_code: Callable[[], Any] | None = None
     progress: Callable[[Progress], Any] | None = None
+    journal: Journal | None = None
 
     def answer(self, effect: Effect) -> Any:
         """The callback's answer to ``effect`` (possibly awaitable); none is a UsageError."""
         if isinstance(effect, Progress):
             return None if self.progress is None else self.progress(effect)
+        if isinstance(effect, Checkpoint) and self.journal is not None:
+            return self.journal.save(effect.key, effect.record)
         if isinstance(effect, ConfirmDownload) and self.confirm is not None:
             return self.confirm(effect.metadata)
         if isinstance(effect, AskConfirmationCode) and self.confirmation_code is not None:
@@ -306,6 +319,66 @@ class RspClient(_ClientCore):
         """Remove a notification from the eUICC's list (5.7.10); 0 is a valid number."""
         self.run(es10.remove_notification_from_list(self.config, seq_number))
 
+    # -- provisioning (SGP.22 sections 3.1.3 and 3.5), flows that also talk to the SM-DP+ -------
+
+    def download(
+        self,
+        activation_code: ActivationCode | str,
+        *,
+        confirm: Confirm = True,
+        confirmation_code: Callable[[], Any] | str | None = None,
+        progress: Callable[[Progress], Any] | None = None,
+        device: DeviceInfo | None = None,
+        notify: bool = True,
+    ) -> DownloadResult:
+        """Download and install a profile (3.1.3); see :func:`pyrsp.protocol.download.download`.
+
+        ``confirm`` consents to the profile (a callback given its ProfileMetadata, or ``True``
+        when consent was given elsewhere); ``confirmation_code`` is the code, or a callback
+        asked when the SM-DP+ requires one; with ``notify`` the install notification is sent.
+        """
+        flow = download(
+            _code(activation_code), self.config, device=device, send_install_notification=notify
+        )
+        return self.run(flow, _handlers(confirm, confirmation_code, progress))
+
+    def process_notifications(
+        self, *, seq_numbers: Iterable[int] | None = None
+    ) -> list[NotificationOutcome]:
+        """Deliver the pending notifications (3.5); each leaves the eUICC once accepted."""
+        selected = None if seq_numbers is None else frozenset(seq_numbers)
+        return self.run(process_notifications(self.config, seq_numbers=selected))
+
+    def renew(
+        self,
+        activation_code: ActivationCode | str,
+        *,
+        replace: str | None = None,
+        delete_old: bool = False,
+        journal: Journal | None = None,
+        confirm: Confirm = True,
+        confirmation_code: Callable[[], Any] | str | None = None,
+        progress: Callable[[Progress], Any] | None = None,
+        device: DeviceInfo | None = None,
+    ) -> RenewalResult:
+        """Install a new profile, enable it, retire ``replace``, deliver every notification.
+
+        Resumable: pass the same ``journal`` (a :class:`~pyrsp.journal.FileJournal` survives
+        the process) to finish an interrupted renewal without a second download. See
+        :mod:`pyrsp.protocol.renewal`.
+        """
+        code = _code(activation_code)
+        journal = journal if journal is not None else MemoryJournal()
+        flow = renew(
+            code,
+            self.config,
+            replace=replace,
+            delete_old=delete_old,
+            record=journal.load(journal_key(code)),
+            device=device,
+        )
+        return self.run(flow, _handlers(confirm, confirmation_code, progress, journal))
+
 
 def _info1(config: ApduConfig) -> Flow[EuiccInfo1]:
     return es10.parse_euicc_info1((yield from es10.get_euicc_info1(config)))
@@ -511,3 +584,86 @@ class AsyncRspClient(_ClientCore):
     async def remove_notification(self, seq_number: int) -> None:
         """Remove a notification from the eUICC's list (5.7.10)."""
         await self.run(es10.remove_notification_from_list(self.config, seq_number))
+
+    # -- provisioning (SGP.22 sections 3.1.3 and 3.5), flows that also talk to the SM-DP+ -------
+
+    async def download(
+        self,
+        activation_code: ActivationCode | str,
+        *,
+        confirm: Confirm = True,
+        confirmation_code: Callable[[], Any] | str | None = None,
+        progress: Callable[[Progress], Any] | None = None,
+        device: DeviceInfo | None = None,
+        notify: bool = True,
+    ) -> DownloadResult:
+        """Download and install a profile (3.1.3); see :func:`pyrsp.protocol.download.download`.
+
+        ``confirm`` consents to the profile (a callback given its ProfileMetadata, or ``True``
+        when consent was given elsewhere); ``confirmation_code`` is the code, or a callback
+        asked when the SM-DP+ requires one; with ``notify`` the install notification is sent.
+        """
+        flow = download(
+            _code(activation_code), self.config, device=device, send_install_notification=notify
+        )
+        return await self.run(flow, _handlers(confirm, confirmation_code, progress))
+
+    async def process_notifications(
+        self, *, seq_numbers: Iterable[int] | None = None
+    ) -> list[NotificationOutcome]:
+        """Deliver the pending notifications (3.5); each leaves the eUICC once accepted."""
+        selected = None if seq_numbers is None else frozenset(seq_numbers)
+        return await self.run(process_notifications(self.config, seq_numbers=selected))
+
+    async def renew(
+        self,
+        activation_code: ActivationCode | str,
+        *,
+        replace: str | None = None,
+        delete_old: bool = False,
+        journal: Journal | None = None,
+        confirm: Confirm = True,
+        confirmation_code: Callable[[], Any] | str | None = None,
+        progress: Callable[[Progress], Any] | None = None,
+        device: DeviceInfo | None = None,
+    ) -> RenewalResult:
+        """Install a new profile, enable it, retire ``replace``, deliver every notification.
+
+        Resumable: pass the same ``journal`` (a :class:`~pyrsp.journal.FileJournal` survives
+        the process) to finish an interrupted renewal without a second download. See
+        :mod:`pyrsp.protocol.renewal`.
+        """
+        code = _code(activation_code)
+        journal = journal if journal is not None else MemoryJournal()
+        flow = renew(
+            code,
+            self.config,
+            replace=replace,
+            delete_old=delete_old,
+            record=journal.load(journal_key(code)),
+            device=device,
+        )
+        return await self.run(flow, _handlers(confirm, confirmation_code, progress, journal))
+
+
+def _code(activation_code: ActivationCode | str) -> ActivationCode:
+    if isinstance(activation_code, ActivationCode):
+        return activation_code
+    return ActivationCode.parse(activation_code)
+
+
+def _handlers(
+    confirm: Confirm,
+    confirmation_code: Callable[[], Any] | str | None,
+    progress: Callable[[Progress], Any] | None,
+    journal: Journal | None = None,
+) -> Handlers:
+    """The Handlers for a provisioning flow, fixed answers turned into callbacks."""
+    answer_confirm = confirm if callable(confirm) else (lambda _metadata: confirm)
+    answer_code: Callable[[], Any] | None
+    if confirmation_code is None or callable(confirmation_code):
+        answer_code = confirmation_code
+    else:
+        code = confirmation_code
+        answer_code = lambda: code  # noqa: E731
+    return Handlers(answer_confirm, answer_code, progress, journal)

@@ -2,19 +2,21 @@
 
 A flow is a generator: it yields an effect when it needs the outside world and is sent the
 answer (``Transmit`` -> the R-APDU bytes, ``HttpPost`` -> an :class:`HttpResponse`,
-``ConfirmDownload`` -> ``bool``, ``AskConfirmationCode`` -> ``str | None``, ``Progress`` ->
-``None``). A driver (``RspClient``, ``AsyncRspClient`` or a test) runs it; on a transport failure
-the driver throws the pyrsp error into the flow, so the flow decides how to clean up.
+``ConfirmDownload`` -> ``bool``, ``AskConfirmationCode`` -> ``str | None``, ``Progress`` and
+``Checkpoint`` -> ``None``). A driver (``RspClient``, ``AsyncRspClient`` or a test) runs it;
+on a transport failure the driver throws the pyrsp error into the flow, so the flow decides
+how to clean up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias, TypeVar, Union
+from typing import Any, TypeAlias, TypeVar
 
 __all__ = [
     "AskConfirmationCode",
+    "Checkpoint",
     "ConfirmDownload",
     "Effect",
     "Flow",
@@ -81,7 +83,20 @@ class Progress:
     total: int = 0
 
 
-Effect: TypeAlias = Union[Transmit, HttpPost, ConfirmDownload, AskConfirmationCode, Progress]
+@dataclass(frozen=True)
+class Checkpoint:
+    """Save ``record`` under ``key`` before going on: the journal of a resumable workflow.
+
+    The driver stores it (a file, a database row); the next run passes it back to the flow.
+    """
+
+    key: str
+    record: Mapping[str, Any]
+
+
+Effect: TypeAlias = (
+    Transmit | HttpPost | ConfirmDownload | AskConfirmationCode | Progress | Checkpoint
+)
 
 #: A flow yields effects, is sent their answers, and returns a ``T``.
 Flow: TypeAlias = Generator[Effect, Any, T]
