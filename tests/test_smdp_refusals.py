@@ -365,3 +365,15 @@ def test_cancel_with_a_bad_signature(lpa: Lpa, smdp: TestSmdp) -> None:
     broken = response[:-1] + bytes([response[-1] ^ 1])
     document = {"transactionId": lpa.transaction_id, "cancelSessionResponse": b64(broken)}
     refused(lpa.post("cancelSession", document)[1], "8.1", "6.1")
+
+
+def test_validity_is_checked_even_for_a_chain_seen_before(pki: TestPki) -> None:
+    clock = [NOW]
+    server = TestSmdp(pki, rng=3, now=lambda: clock[0])
+    lpa = Lpa(server, Card(pki))
+    first, second = server.add_order(), server.add_order()
+    lpa.initiate()
+    assert status_of(lpa.authenticate(first.matching_id)) == "Executed-Success"
+    clock[0] = dt.datetime(2080, 1, 1, tzinfo=dt.UTC)
+    lpa.initiate()
+    refused(lpa.authenticate(second.matching_id), "8.1.2", "6.3")

@@ -111,7 +111,9 @@ def authenticate_client(state: ServerState, request: Request) -> dict[str, Any]:
             codes.EUICC_VERIFICATION_FAILED, f"the eUICC refused AuthenticateServer (code {error})"
         )
     signed1_der, signature_tlv, euicc_der, eum_der = parts(der, "authenticateServerResponse")
-    euicc, eid = check_euicc_chain(euicc_der, eum_der, session.signing.ci, state.clock())
+    euicc, eid = check_euicc_chain(
+        euicc_der, eum_der, session.signing.ci, state.clock(), state.chains
+    )
     verify_euicc_signature(euicc, signed1_der, signature_tlv, "euiccSignature1 over euiccSigned1")
     _check_signed1(state, session, response[1]["euiccSigned1"])
     session.euicc_certificate = euicc

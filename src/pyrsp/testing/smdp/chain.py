@@ -2,12 +2,17 @@
 
 CERT.EUM.ECDSA must be under the CI the session agreed on (euiccCiPKIdToBeUsed), and
 CERT.EUICC.ECDSA must pass :func:`pyrsp.crypto.certificates.verify_euicc_certificates`: role
-profiles, signatures, curves, the EID within the EUM's range, and validity at ``now``. Each
-failure becomes the standard's refusal, naming the EUM or the eUICC certificate.
+profiles, signatures, curves and the EID within the EUM's range; the EUM and CI must be valid at
+``now`` (eUICC certificates have no meaningful end, SGP.22 section 4.5.2.1). Each failure
+becomes the standard's refusal, naming the EUM or the eUICC certificate.
+
+A chain that passed is remembered by its exact bytes (:class:`ChainCache`), so a busy server
+checks each eUICC's signatures once; validity is still checked against ``now`` every time.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography import x509
@@ -22,13 +27,60 @@ from pyrsp.crypto.certificates import (
 from pyrsp.errors import CertificateError
 from pyrsp.testing.smdp import codes
 
-__all__ = ["check_euicc_chain"]
+__all__ = ["ChainCache", "check_euicc_chain"]
+
+_CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class _Verified:
+    euicc: x509.Certificate
+    eid: str
+    eum: x509.Certificate
+
+
+@dataclass
+class ChainCache:
+    """Chains that passed the signature and profile checks, by their exact bytes."""
+
+    entries: dict[tuple[bytes, bytes, bytes], _Verified] = field(default_factory=dict)
+
+    def get(self, key: tuple[bytes, bytes, bytes]) -> _Verified | None:
+        """The remembered result for ``key``, if any."""
+        return self.entries.get(key)
+
+    def put(self, key: tuple[bytes, bytes, bytes], verified: _Verified) -> None:
+        """Remember ``verified`` (forgetting everything when full: a test server's cache)."""
+        if len(self.entries) >= _CACHE_SIZE:
+            self.entries.clear()
+        self.entries[key] = verified
 
 
 def check_euicc_chain(
-    euicc_der: bytes, eum_der: bytes, ci: x509.Certificate, now: datetime
+    euicc_der: bytes,
+    eum_der: bytes,
+    ci: x509.Certificate,
+    now: datetime,
+    cache: ChainCache | None = None,
 ) -> tuple[x509.Certificate, str]:
     """The eUICC certificate and its EID, once the chain up to ``ci`` passed every check."""
+    key = (euicc_der, eum_der, subject_key_id(ci))
+    verified = cache.get(key) if cache is not None else None
+    if verified is None:
+        verified = _verify(euicc_der, eum_der, ci)
+        if cache is not None:
+            cache.put(key, verified)
+    for certificate in (verified.eum, ci):
+        if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+            raise codes.refuse(
+                codes.EUM_CERT_EXPIRED,
+                f"{name_of(certificate)} is valid from {certificate.not_valid_before_utc:%Y-%m-%d}"
+                f" to {certificate.not_valid_after_utc:%Y-%m-%d}, checked at {now:%Y-%m-%d}",
+            )
+    return verified.euicc, verified.eid
+
+
+def _verify(euicc_der: bytes, eum_der: bytes, ci: x509.Certificate) -> _Verified:
     eum = _load(eum_der, codes.EUM_CERT_INVALID, "eumCertificate")
     euicc = _load(euicc_der, codes.EUICC_CERT_INVALID, "euiccCertificate")
     expected, found = subject_key_id(ci), authority_key_id(eum)
@@ -39,15 +91,12 @@ def check_euicc_chain(
             f"expected the EUM certificate under CI key {expected.hex()}, got one under {shown}",
         )
     try:
-        eid = verify_euicc_certificates(euicc, eum, [ci], now=now)
+        eid = verify_euicc_certificates(euicc, eum, [ci])
     except CertificateError as exc:
         about_euicc = exc.certificate == name_of(euicc)
-        if exc.rule == "validity":
-            code = codes.EUICC_CERT_EXPIRED if about_euicc else codes.EUM_CERT_EXPIRED
-        else:
-            code = codes.EUICC_CERT_INVALID if about_euicc else codes.EUM_CERT_INVALID
+        code = codes.EUICC_CERT_INVALID if about_euicc else codes.EUM_CERT_INVALID
         raise codes.refuse(code, str(exc)) from exc
-    return euicc, eid
+    return _Verified(euicc, eid, eum)
 
 
 def _load(der: bytes, code: codes.Code, name: str) -> x509.Certificate:

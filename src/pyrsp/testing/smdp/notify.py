@@ -96,7 +96,7 @@ def _other_notification(
     eid: str | None = None
     try:
         ci = _ci_for(state, eum_der)
-        euicc, eid = check_euicc_chain(euicc_der, eum_der, ci, state.clock())
+        euicc, eid = check_euicc_chain(euicc_der, eum_der, ci, state.clock(), state.chains)
         verify_euicc_signature(euicc, tbs_der, signature_tlv, "euiccNotificationSignature")
     except PyrspError as exc:
         problem = str(exc)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pyrsp.testing.smdp.chain import ChainCache
 from pyrsp.testing.smdp.credentials import Credentials
 from pyrsp.testing.smdp.orders import OrderRegistry
 from pyrsp.testing.smdp.session import SessionStore
@@ -52,5 +53,6 @@ class ServerState:
     orders: OrderRegistry = field(default_factory=OrderRegistry)
     sessions: SessionStore = field(default_factory=SessionStore)
     notifications: list[ReceivedNotification] = field(default_factory=list)
+    chains: ChainCache = field(default_factory=ChainCache)
     replace_session_keys: bool = False
     host_id: bytes = b"pyrsp-TestSmdp"
