@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pyrsp import asn1, tlv
 from pyrsp.crypto import public_key_bytes, signature_from_tlv, verify
+from pyrsp.errors import UsageError
 from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import OrderState, TestSmdp
 from pyrsp.testing.smdp.profiles import generate_profile
@@ -239,3 +241,25 @@ def test_ci_chosen_from_the_euicc_lists(pki: TestPki) -> None:
     assert unb64(answer["serverCertificate"]) == brainpool.dp_auth.der
     lpa.download(ac.matching_id)
     assert smdp.order(ac.matching_id).state is OrderState.INSTALLED
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"profile_name": "x" * 65},
+        {"service_provider": "x" * 33},
+        {"iccid": "12345"},
+        {"profile": b"", "iccid": None},
+        {"matching_id": ""},
+        {"profile_class": "premium"},
+    ],
+)
+def test_add_order_refuses_what_sgp22_cannot_carry(smdp: TestSmdp, bad: dict[str, Any]) -> None:
+    with pytest.raises(UsageError):
+        smdp.add_order(**bad)
+
+
+def test_add_order_refuses_a_matching_id_twice(smdp: TestSmdp) -> None:
+    smdp.add_order(matching_id="ABC-1")
+    with pytest.raises(UsageError, match="new matching ID"):
+        smdp.add_order(matching_id="ABC-1")

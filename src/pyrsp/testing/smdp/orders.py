@@ -83,12 +83,27 @@ class Order:
 def load_profile(profile: bytes | str | Path) -> bytes:
     """The profile package bytes from ``profile`` (bytes, or the path of a DER file)."""
     if isinstance(profile, bytes):
-        return profile
-    path = Path(profile)
+        data = profile
+    else:
+        path = Path(profile)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(
+                f"expected a readable profile package file, got {path}: {exc}"
+            ) from exc
+    if not data:
+        raise UsageError("expected a profile package, got 0 bytes")
+    return data
+
+
+def profile_class(value: ProfileClass | str) -> ProfileClass:
+    """``value`` as a :class:`ProfileClass` (``"test"``, ``"provisioning"``, ``"operational"``)."""
     try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"expected a readable profile package file, got {path}: {exc}") from exc
+        return ProfileClass(value)
+    except ValueError:
+        names = ", ".join(c.value for c in ProfileClass)
+        raise UsageError(f"expected a profile class among {names}, got {value!r}") from None
 
 
 def new_matching_id(rng: random.Random) -> str:

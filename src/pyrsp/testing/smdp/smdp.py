@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pyrsp.activation_code import ActivationCode
-from pyrsp.errors import SmdpError, UsageError
+from pyrsp.errors import CodecError, SmdpError, UsageError
 from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import es9
 from pyrsp.testing.smdp.authenticate import authenticate_client, initiate_authentication
+from pyrsp.testing.smdp.bpp import store_metadata
 from pyrsp.testing.smdp.credentials import Credentials
 from pyrsp.testing.smdp.download import get_bound_profile_package
 from pyrsp.testing.smdp.faults import Fault, FaultKind, FaultPlan, Reply, apply_fault
@@ -39,6 +40,9 @@ from pyrsp.testing.smdp.orders import (
     ProfileClass,
     load_profile,
     new_matching_id,
+)
+from pyrsp.testing.smdp.orders import (
+    profile_class as to_profile_class,
 )
 from pyrsp.testing.smdp.profiles import generate_profile, new_iccid, profile_iccid
 from pyrsp.testing.smdp.serve import SmdpHttpTransport, SmdpTransport, serve_https
@@ -145,7 +149,9 @@ class TestSmdp:
         for an order found by its ``eid`` binding alone; ``None`` draws a new one.
         """
         package = load_profile(profile) if profile is not None else None
-        iccid = iccid or (profile_iccid(package) if package else None) or new_iccid(self._state.rng)
+        if iccid is None and package is not None:
+            iccid = profile_iccid(package)
+        iccid = iccid or new_iccid(self._state.rng)
         if matching_id is None:
             matching_id = new_matching_id(self._state.rng)
         elif not matching_id and eid is None:
@@ -156,12 +162,16 @@ class TestSmdp:
             profile=package if package is not None else generate_profile(iccid),
             profile_name=profile_name,
             service_provider=service_provider,
-            profile_class=ProfileClass(profile_class),
+            profile_class=to_profile_class(profile_class),
             eid=eid,
             confirmation_code=confirmation_code,
             expires=expires,
             max_cc_attempts=max_cc_attempts,
         )
+        try:
+            store_metadata(order, self.address)
+        except CodecError as exc:
+            raise UsageError(f"the order's metadata does not fit SGP.22 limits: {exc}") from exc
         with self._lock:
             self._state.orders.add(order)
         return ActivationCode(
