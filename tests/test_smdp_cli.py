@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import threading
 import time
@@ -18,10 +17,7 @@ from test_smdp_support import PREFIX, shared_pki
 def test_serves_one_order_per_profile_file(tmp_path: Path, vectors_dir: Path) -> None:
     pki = shared_pki()
     pki.save(tmp_path / "pki")
-    args = argparse.Namespace(
-        pki=[tmp_path / "pki"], profiles=vectors_dir / "upp", confirmation_code="1234", seed=1
-    )
-    smdp, lines = build(args)
+    smdp, lines = build([tmp_path / "pki"], vectors_dir / "upp", confirmation_code="1234", seed=1)
     assert len(lines) == len(list((vectors_dir / "upp").glob("*.der")))
     ac = ActivationCode.parse(lines[0].split()[0])
     assert ac.smdp_address == pki.smdp_host
@@ -58,10 +54,7 @@ def test_serves_one_order_per_profile_file(tmp_path: Path, vectors_dir: Path) ->
 
 def test_generated_order_without_profiles(tmp_path: Path) -> None:
     shared_pki().save(tmp_path / "pki")
-    args = argparse.Namespace(
-        pki=[tmp_path / "pki"], profiles=None, confirmation_code=None, seed=None
-    )
-    _, [line] = build(args)
+    _, [line] = build([tmp_path / "pki"])
     assert line.startswith("LPA:1$testsmdpplus1.example.com$")
     assert "generated profile" in line
 

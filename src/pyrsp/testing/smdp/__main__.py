@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from pyrsp.errors import PyrspError
+from pyrsp.errors import PyrspError, UsageError
 from pyrsp.testing.smdp.smdp import TestSmdp
 
 __all__ = ["build", "main", "serve"]
@@ -48,18 +48,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def build(args: argparse.Namespace) -> tuple[TestSmdp, list[str]]:
-    """The server and one line per order it serves (activation code, ICCID, source)."""
+def build(
+    pki_dirs: Sequence[Path],
+    profiles: Path | None = None,
+    *,
+    confirmation_code: str | None = None,
+    seed: int | None = None,
+) -> tuple[TestSmdp, list[str]]:
+    """The server and one line per order it serves (activation code, ICCID, source).
+
+    Each ``*.der`` in ``profiles`` becomes an order; without ``profiles``, one generated order.
+    """
     from pyrsp.testing.pki import TestPki
 
-    smdp = TestSmdp([TestPki.load(path) for path in args.pki], rng=args.seed)
-    files = sorted(args.profiles.glob("*.der")) if args.profiles else []
-    if args.profiles and not files:
-        raise PyrspError(f"expected profile packages (*.der) in {args.profiles}, found none")
+    smdp = TestSmdp([TestPki.load(path) for path in pki_dirs], rng=seed)
+    files: list[Path | None] = sorted(profiles.glob("*.der")) if profiles else []
+    if profiles and not files:
+        raise UsageError(f"expected profile packages (*.der) in {profiles}, found none")
     lines = []
     for path in files or [None]:
         matching_id = path.stem if path and _MATCHING_ID.fullmatch(path.stem) else None
-        ac = smdp.add_order(path, matching_id=matching_id, confirmation_code=args.confirmation_code)
+        ac = smdp.add_order(path, matching_id=matching_id, confirmation_code=confirmation_code)
         order = smdp.order(ac.matching_id)
         lines.append(f"{ac.qr_text()}  ICCID {order.iccid}  {path or 'generated profile'}")
     return smdp, lines
@@ -93,7 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line entry point; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        smdp, lines = build(args)
+        smdp, lines = build(
+            args.pki, args.profiles, confirmation_code=args.confirmation_code, seed=args.seed
+        )
     except PyrspError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
