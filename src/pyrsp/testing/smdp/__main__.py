@@ -62,11 +62,12 @@ def build(
     from pyrsp.testing.pki import TestPki
 
     smdp = TestSmdp([TestPki.load(path) for path in pki_dirs], rng=seed)
-    files: list[Path | None] = sorted(profiles.glob("*.der")) if profiles else []
+    files = sorted(profiles.glob("*.der")) if profiles else []
     if profiles and not files:
         raise UsageError(f"expected profile packages (*.der) in {profiles}, found none")
+    sources: list[Path | None] = [*files] if files else [None]
     lines = []
-    for path in files or [None]:
+    for path in sources:
         matching_id = path.stem if path and _MATCHING_ID.fullmatch(path.stem) else None
         ac = smdp.add_order(path, matching_id=matching_id, confirmation_code=confirmation_code)
         order = smdp.order(ac.matching_id)
