@@ -26,27 +26,7 @@ __all__ = ["get_bound_profile_package"]
 def get_bound_profile_package(state: ServerState, request: Request) -> dict[str, Any]:
     """ES9+.GetBoundProfilePackage (SGP.22 section 5.6.2)."""
     session = state.sessions.at(request.transaction_id(), Step.GET_BPP)
-    der = request.binary("prepareDownloadResponse")
-    response = decode("PrepareDownloadResponse", der, "prepareDownloadResponse")
-    if response[0] != "downloadResponseOk":
-        code = response[1].get("downloadErrorCode")
-        raise codes.refuse(
-            codes.EUICC_VERIFICATION_FAILED, f"the eUICC refused PrepareDownload (code {code})"
-        )
-    signed2_der, signature_tlv = parts(der, "prepareDownloadResponse")[:2]
-    verify_euicc_signature(
-        session.euicc_certificate,
-        signed2_der + session.smdp_signature2,
-        signature_tlv,
-        "euiccSignature2 over euiccSigned2 and smdpSignature2",
-    )
-    signed2 = response[1]["euiccSigned2"]
-    if signed2["transactionId"] != session.tid:
-        raise codes.refuse(
-            codes.TRANSACTION_ID_UNKNOWN,
-            f"euiccSigned2 carries transactionId {signed2['transactionId'].hex()}, "
-            f"expected {session.tid.hex()}",
-        )
+    signed2 = _euicc_signed2(session, request.binary("prepareDownloadResponse"))
     order = _order(session)
     if order.expires is not None and state.clock() > order.expires:
         raise codes.refuse(
@@ -68,6 +48,31 @@ def get_bound_profile_package(state: ServerState, request: Request) -> dict[str,
         order.move(OrderState.DOWNLOADED)
     session.step = Step.INSTALL_NOTIFICATION
     return {"transactionId": session.transaction_id, "boundProfilePackage": b64(bpp)}
+
+
+def _euicc_signed2(session: Session, der: bytes) -> dict[str, Any]:
+    """euiccSigned2 once its signature (over it and smdpSignature2) and transactionId check."""
+    response = decode("PrepareDownloadResponse", der, "prepareDownloadResponse")
+    if response[0] != "downloadResponseOk":
+        code = response[1].get("downloadErrorCode")
+        raise codes.refuse(
+            codes.EUICC_VERIFICATION_FAILED, f"the eUICC refused PrepareDownload (code {code})"
+        )
+    signed2_der, signature_tlv = parts(der, "prepareDownloadResponse")[:2]
+    verify_euicc_signature(
+        session.euicc_certificate,
+        signed2_der + session.smdp_signature2,
+        signature_tlv,
+        "euiccSignature2 over euiccSigned2 and smdpSignature2",
+    )
+    signed2: dict[str, Any] = response[1]["euiccSigned2"]
+    if signed2["transactionId"] != session.tid:
+        raise codes.refuse(
+            codes.TRANSACTION_ID_UNKNOWN,
+            f"euiccSigned2 carries transactionId {signed2['transactionId'].hex()}, "
+            f"expected {session.tid.hex()}",
+        )
+    return signed2
 
 
 def _binding(state: ServerState, session: Session, order: Order, euicc_otpk: bytes) -> Binding:

@@ -221,14 +221,20 @@ def serve_https(
             access_log=False,
         )
         server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="pyrsp-testsmdp-https", daemon=True)
-        thread.start()
-        try:
-            bound = _wait_started(server, thread)
+        with _running(server) as bound:
             yield f"https://{_url_host(host)}:{bound}"
-        finally:
-            server.should_exit = True
-            thread.join(timeout=_STARTUP_TIMEOUT)
+
+
+@contextmanager
+def _running(server: Any) -> Iterator[int]:
+    """Run a uvicorn server on a thread; yield its port; stop it on exit."""
+    thread = threading.Thread(target=server.run, name="pyrsp-testsmdp-https", daemon=True)
+    thread.start()
+    try:
+        yield _wait_started(server, thread)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=_STARTUP_TIMEOUT)
 
 
 def _wait_started(server: Any, thread: threading.Thread) -> int:

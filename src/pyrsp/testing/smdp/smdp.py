@@ -145,13 +145,11 @@ class TestSmdp:
         """Release a download order and return its activation code (SGP.22 section 4.1).
 
         ``profile``: the profile package (bytes or a DER file); ``None`` generates a small one.
-        ``iccid``: defaults to the package's own, or a fresh test ICCID. ``matching_id``: ``""``
+        ``iccid``: defaults to the package's own (another one makes a metadata/package
+        mismatch an eUICC refuses: useful to test that), or a fresh test ICCID. ``matching_id``: ``""``
         for an order found by its ``eid`` binding alone; ``None`` draws a new one.
         """
-        package = load_profile(profile) if profile is not None else None
-        if iccid is None and package is not None:
-            iccid = profile_iccid(package)
-        iccid = iccid or new_iccid(self._state.rng)
+        package, iccid = self._package(profile, iccid)
         if matching_id is None:
             matching_id = new_matching_id(self._state.rng)
         elif not matching_id and eid is None:
@@ -159,7 +157,7 @@ class TestSmdp:
         order = Order(
             matching_id=matching_id,
             iccid=iccid,
-            profile=package if package is not None else generate_profile(iccid),
+            profile=package,
             profile_name=profile_name,
             service_provider=service_provider,
             profile_class=to_profile_class(profile_class),
@@ -179,6 +177,14 @@ class TestSmdp:
             matching_id=matching_id,
             confirmation_code_required=confirmation_code is not None,
         )
+
+    def _package(self, profile: bytes | str | Path | None, iccid: str | None) -> tuple[bytes, str]:
+        """The profile package and ICCID of a new order (generating what is not given)."""
+        if profile is None:
+            iccid = iccid or new_iccid(self._state.rng)
+            return generate_profile(iccid), iccid
+        package = load_profile(profile)
+        return package, iccid or profile_iccid(package) or new_iccid(self._state.rng)
 
     @property
     def orders(self) -> OrderRegistry:
