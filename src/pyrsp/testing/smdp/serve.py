@@ -10,7 +10,6 @@ connection) are carried out here.
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 import threading
 import time
@@ -19,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+import anyio
 import httpx
 
 from pyrsp.errors import HttpTransportError, UsageError
@@ -68,7 +68,7 @@ class SmdpTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         """Answer ``request`` (``async`` clients)."""
         reply = self._reply(request, await request.aread())
         if reply.delay:
-            await asyncio.sleep(reply.delay)
+            await anyio.sleep(reply.delay)
         return self._response(request, reply)
 
     def _reply(self, request: httpx.Request, body: bytes) -> Reply:
@@ -109,7 +109,7 @@ class SmdpHttpTransport:
         """The ``async`` :meth:`post`."""
         reply = self._responder.respond(path, body)
         if reply.delay:
-            await asyncio.sleep(reply.delay)
+            await anyio.sleep(reply.delay)
         return _http_response(address, path, reply)
 
     def asynchronous(self) -> AsyncSmdpHttpTransport:
@@ -157,7 +157,7 @@ def asgi_app(responder: Responder) -> Callable[[Scope, Receive, Send], Awaitable
         else:
             reply = responder.respond(scope["path"], body)
         if reply.delay:
-            await asyncio.sleep(reply.delay)
+            await anyio.sleep(reply.delay)
         await _send(send, reply)
 
     return app

@@ -146,8 +146,9 @@ class TestSmdp:
 
         ``profile``: the profile package (bytes or a DER file); ``None`` generates a small one.
         ``iccid``: defaults to the package's own (another one makes a metadata/package
-        mismatch an eUICC refuses: useful to test that), or a fresh test ICCID. ``matching_id``: ``""``
-        for an order found by its ``eid`` binding alone; ``None`` draws a new one.
+        mismatch an eUICC refuses: useful to test that), or a fresh test ICCID.
+        ``matching_id``: ``""`` for an order found by its ``eid`` binding alone; ``None`` draws a
+        new one.
         """
         package, iccid = self._package(profile, iccid)
         if matching_id is None:
