@@ -8,14 +8,21 @@ the asn1tools classes themselves stay untouched.
   SM-DP+ OID) comes back wrong (asn1tools issue 194). It also reads past the end on a
   truncated subidentifier. We decode per X.690 section 8.19, strictly.
 - ANY: asn1tools returns a ``bytearray``; we return ``bytes`` like every other octet value.
+- SEQUENCE OF / SET OF: asn1tools' DER decoder does not notice an element with the wrong
+  tag and loops forever, appending (a denial of service on any malformed list). We raise,
+  and also reject an element that runs past the end of its list.
+- INTEGER with no contents octets, BIT STRING with no initial octet or more than 7 unused
+  bits, and NULL with contents are accepted by asn1tools (the last one desynchronises the
+  rest of the decode). We reject them (X.690 sections 8.3.1, 8.6.2, 8.8.2).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from types import MethodType
 from typing import Any
 
-from asn1tools.codecs import DecodeError, ber
+from asn1tools.codecs import DecodeError, ber, der
 
 
 def decode_oid(data: bytearray, offset: int, end: int) -> str:
@@ -54,6 +61,74 @@ def _any_decode(self: Any, data: bytearray, offset: int, values: Any = None) -> 
     return bytes(data[start:end]), end
 
 
+def _array_decode_content(
+    self: Any, data: bytearray, offset: int, length: int
+) -> tuple[list[Any], int]:
+    end = offset + length
+    element = self.element_type
+    decoded: list[Any] = []
+    while offset < end:
+        value, offset = element.decode(data, offset)
+        if value is ber.TAG_MISMATCH:
+            raise ber.DecodeTagError(element, data, offset, location=element)
+        decoded.append(value)
+    if offset != end:
+        raise DecodeError(f"Expected the list to end at offset {end}, but got {offset}.", end)
+    return decoded, offset
+
+
+def _check_integer(data: bytearray, offset: int, length: int) -> None:
+    if length < 1:
+        raise DecodeError("Expected at least 1 INTEGER contents octet, but got 0.", offset)
+
+
+def _check_bit_string(data: bytearray, offset: int, length: int) -> None:
+    if length < 1:
+        raise DecodeError("Expected the BIT STRING initial octet, but got no contents.", offset)
+    unused = data[offset]
+    if unused > 7 or (length == 1 and unused):
+        raise DecodeError(f"Expected 0 to 7 unused bits, but got {unused}.", offset)
+
+
+def _null_decode_content(self: Any, data: bytearray, offset: int, length: int) -> Any:
+    if length:
+        raise DecodeError(f"Expected NULL contents length 0, but got {length}.", offset)
+    return None, offset
+
+
+def _checked(original: Callable[..., Any], check: Callable[..., None]) -> Callable[..., Any]:
+    """``original`` (a bound decode_content) preceded by ``check``."""
+
+    def decode_content(data: bytearray, offset: int, length: int) -> Any:
+        check(data, offset, length)
+        return original(data, offset, length)
+
+    return decode_content
+
+
+# Types whose contents decoder is replaced, and types whose decoder gets a check first.
+_REPLACED: list[tuple[type[Any], Callable[..., Any]]] = [
+    (ber.ObjectIdentifier, _oid_decode_content),
+    (der.ArrayType, _array_decode_content),
+    (ber.Null, _null_decode_content),
+]
+_CHECKED: list[tuple[type[Any], Callable[..., None]]] = [
+    (der.Integer, _check_integer),
+    (der.BitString, _check_bit_string),
+]
+
+
+def _patch(node: Any) -> None:
+    if isinstance(node, ber.Any):
+        node.decode = MethodType(_any_decode, node)
+    for cls, replacement in _REPLACED:
+        if isinstance(node, cls):
+            node.decode_content = MethodType(replacement, node)
+    for cls, check in _CHECKED:
+        if isinstance(node, cls):
+            node.decode_content = _checked(node.decode_content, check)
+
+
 def _children(node: Any) -> list[Any]:
     children: list[Any] = []
     for attribute in ("root_members", "members"):
@@ -68,17 +143,14 @@ def _children(node: Any) -> list[Any]:
     return children
 
 
-def apply(root: Any) -> None:
-    """Patch every OBJECT IDENTIFIER and ANY reachable from the compiled type ``root``."""
+def apply(roots: Iterable[Any]) -> None:
+    """Patch every type object reachable from the compiled types ``roots``, each once."""
     seen: set[int] = set()
-    stack = [root]
+    stack = list(roots)
     while stack:
         node = stack.pop()
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if isinstance(node, ber.ObjectIdentifier):
-            node.decode_content = MethodType(_oid_decode_content, node)
-        elif isinstance(node, ber.Any):
-            node.decode = MethodType(_any_decode, node)
+        _patch(node)
         stack.extend(_children(node))

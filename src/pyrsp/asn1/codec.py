@@ -64,10 +64,10 @@ def _compile() -> _Schema:
     choice_tags: dict[str, frozenset[bytes]] = {}
     for module in spec.modules.values():
         for name, compiled in module.items():
-            _fixes.apply(compiled.type)
             types.setdefault(name, compiled)
             if isinstance(compiled.type, ber.Choice):
                 choice_tags[name] = frozenset(bytes(tag) for tag in compiled.type.tag_to_member)
+    _fixes.apply(each.type for module in spec.modules.values() for each in module.values())
     names = tuple(sorted(parsed[MODULE]["types"]))
     return _Schema(parsed, types, names, choice_tags)
 

@@ -1,0 +1,164 @@
+"""Strict decoding, error reporting and the object identifier fix of pyrsp.asn1."""
+
+from __future__ import annotations
+
+import pytest
+
+from pyrsp import asn1
+from pyrsp.asn1._fixes import decode_oid
+from pyrsp.errors import CodecError, UsageError
+
+# GetEuiccDataResponse (BF3E) carrying the SGP.23 test EID.
+EID_RESPONSE = bytes.fromhex("BF3E125A1089049032123451234512345678901235")
+
+
+def test_trailing_bytes_are_rejected_with_the_count() -> None:
+    with pytest.raises(CodecError, match="2 trailing bytes") as caught:
+        asn1.decode("GetEuiccDataResponse", EID_RESPONSE + b"\x90\x00")
+    assert caught.value.type_name == "GetEuiccDataResponse"
+
+
+def test_decode_with_length_allows_trailing_bytes() -> None:
+    value, length = asn1.decode_with_length("GetEuiccDataResponse", EID_RESPONSE + b"\x90\x00")
+    assert length == len(EID_RESPONSE)
+    assert value == {"eidValue": EID_RESPONSE[5:]}
+
+
+@pytest.mark.parametrize("cut", range(len(EID_RESPONSE)))
+def test_every_truncation_is_rejected(cut: int) -> None:
+    with pytest.raises(CodecError) as caught:
+        asn1.decode("GetEuiccDataResponse", EID_RESPONSE[:cut])
+    assert caught.value.type_name == "GetEuiccDataResponse"
+
+
+def test_wrong_outer_tag_names_both_tags() -> None:
+    with pytest.raises(CodecError, match=r"bf3e.*bf3f") as caught:
+        asn1.decode("GetEuiccDataResponse", b"\xbf\x3f" + EID_RESPONSE[2:])
+    assert caught.value.path == ""
+
+
+def test_untagged_choice_rejects_an_unknown_alternative() -> None:
+    # PendingNotification is BF37 or 30; asn1tools alone would return (None, None).
+    with pytest.raises(CodecError, match="30, BF37, but got A0"):
+        asn1.decode("PendingNotification", bytes.fromhex("A000"))
+
+
+def test_nested_failure_reports_the_path() -> None:
+    # EUICCInfo1 whose verification list holds an INTEGER where a key id belongs (asn1tools
+    # alone loops forever on this, appending to the list).
+    der = bytes.fromhex("BF200C 8203020200 A903020101 AA00".replace(" ", ""))
+    with pytest.raises(CodecError) as caught:
+        asn1.decode("EUICCInfo1", der)
+    assert caught.value.path == "euiccCiPKIdListForVerification"
+    assert "EUICCInfo1 at euiccCiPKIdListForVerification" in str(caught.value)
+
+
+def test_list_element_running_past_the_list_is_an_error() -> None:
+    # The verification list says 3 bytes, its element says 4 (and steals the next member).
+    der = bytes.fromhex("BF200D 8203020200 A903 040401AA0000".replace(" ", ""))
+    with pytest.raises(CodecError, match="list to end") as caught:
+        asn1.decode("EUICCInfo1", der)
+    assert caught.value.path == "euiccCiPKIdListForVerification"
+
+
+@pytest.mark.parametrize(
+    ("type_name", "hex_der", "message"),
+    [
+        # NotificationSentRequest with an empty INTEGER (X.690 8.3.1).
+        ("NotificationSentRequest", "BF30028000", "INTEGER contents"),
+        # EuiccMemoryResetRequest with a BIT STRING that has no initial octet (8.6.2).
+        ("EuiccMemoryResetRequest", "BF34028200", "initial octet"),
+        # ... and one that claims 9 unused bits.
+        ("EuiccMemoryResetRequest", "BF3403820109", "unused bits"),
+        # ... and an empty one that still claims unused bits.
+        ("EuiccMemoryResetRequest", "BF3403820103", "unused bits"),
+        # IoTSpecificInfo whose ecallSupported NULL has contents (8.8.2).
+        ("IoTSpecificInfo", "3006A0008101008200", "NULL contents"),
+    ],
+)
+def test_malformed_primitives_are_rejected(type_name: str, hex_der: str, message: str) -> None:
+    with pytest.raises(CodecError, match=message):
+        asn1.decode(type_name, bytes.fromhex(hex_der))
+
+
+def test_missing_mandatory_member_is_an_error() -> None:
+    # EnableProfileRequest without refreshFlag.
+    der = bytes.fromhex("BF310E A00C5A0A984474560000214251F8".replace(" ", ""))
+    with pytest.raises(CodecError, match="refreshFlag"):
+        asn1.decode("EnableProfileRequest", der)
+
+
+def test_encode_checks_sizes_and_names_the_member() -> None:
+    # 9 bytes for an 18-digit ICCID is a known LPA bug: the ICCID is always 10 bytes.
+    with pytest.raises(CodecError, match="between 10 and 10 bytes") as caught:
+        asn1.encode("SetNicknameRequest", {"iccid": bytes(9), "profileNickname": "x"})
+    assert (caught.value.type_name, caught.value.path) == ("SetNicknameRequest", "iccid")
+
+
+def test_encode_reports_a_wrong_python_type() -> None:
+    with pytest.raises(CodecError, match="bytes") as caught:
+        asn1.encode("GetEuiccChallengeResponse", {"euiccChallenge": "not bytes"})
+    assert caught.value.path == "euiccChallenge"
+
+
+def test_encode_reports_a_missing_member() -> None:
+    with pytest.raises(CodecError, match="refreshFlag"):
+        asn1.encode("EnableProfileRequest", {"profileIdentifier": ("iccid", bytes(10))})
+
+
+def test_unknown_type_name_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="EuiccInfo2"):
+        asn1.decode("EuiccInfo2", b"")
+
+
+def test_test_smdp_oid_round_trips() -> None:
+    # 2.999.10: first subidentifier 2*40 + 999 = 1079 = 0x437 -> 88 37, then 0A.
+    value = {"transactionId": b"\x01", "smdpOid": "2.999.10", "reason": 0}
+    der = asn1.encode("EuiccCancelSessionSigned", value)
+    assert der == bytes.fromhex("300B 800101 0603 88370A 020100".replace(" ", ""))
+    assert asn1.decode("EuiccCancelSessionSigned", der) == value
+
+
+@pytest.mark.parametrize(
+    ("contents", "oid"),
+    [
+        ("2A864886F70D010101", "1.2.840.113549.1.1.1"),  # rsaEncryption
+        ("2A8648CE3D0201", "1.2.840.10045.2.1"),  # id-ecPublicKey
+        ("883701", "2.999.1"),
+        ("8837", "2.999"),
+        ("50", "2.0"),
+        ("4F", "1.39"),
+        ("00", "0.0"),
+        ("67811201", "2.23.146.1"),  # id-rsp
+    ],
+)
+def test_decode_oid(contents: str, oid: str) -> None:
+    data = bytearray.fromhex(contents)
+    assert decode_oid(data, 0, len(data)) == oid
+
+
+@pytest.mark.parametrize("contents", ["", "2A86", "8001", "2A8048"])
+def test_decode_oid_rejects_malformed(contents: str) -> None:
+    # Empty, a last subidentifier cut short, and non-minimal (leading 0x80) subidentifiers,
+    # as the dpOid ([0] IMPLICIT, tag 80) of a DpProprietaryData.
+    size = len(contents) // 2
+    der = bytes([0x30, size + 2, 0x80, size]) + bytes.fromhex(contents)
+    with pytest.raises(CodecError) as caught:
+        asn1.decode("DpProprietaryData", der)
+    assert caught.value.path == "dpOid"
+
+
+def test_any_decodes_to_bytes() -> None:
+    value = {
+        "tbsOtherNotification": {
+            "seqNumber": 7,
+            "profileManagementOperation": (b"\x40", 2),
+            "notificationAddress": "smdp.example.com",
+        },
+        "euiccNotificationSignature": bytes(64),
+        "euiccCertificate": bytes.fromhex("3003020101"),
+        "eumCertificate": bytes.fromhex("3000"),
+    }
+    decoded = asn1.decode("OtherSignedNotification", asn1.encode("OtherSignedNotification", value))
+    assert type(decoded["euiccCertificate"]) is bytes
+    assert decoded == value
