@@ -263,3 +263,13 @@ def test_add_order_refuses_a_matching_id_twice(smdp: TestSmdp) -> None:
     smdp.add_order(matching_id="ABC-1")
     with pytest.raises(UsageError, match="new matching ID"):
         smdp.add_order(matching_id="ABC-1")
+
+
+def test_install_notification_delivered_twice(lpa: Lpa, smdp: TestSmdp) -> None:
+    ac = smdp.add_order()
+    lpa.download(ac.matching_id)
+    assert lpa.notify(lpa.install_notification()) == 204  # its first 204 was lost
+    first, second = smdp.notifications
+    assert first.verified and second.verified
+    assert second.transaction_id == first.transaction_id
+    assert smdp.order(ac.matching_id).history == [OrderState.RELEASED, OrderState.DOWNLOADED]

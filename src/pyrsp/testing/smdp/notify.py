@@ -47,7 +47,7 @@ def _installation_result(
 ) -> ReceivedNotification:
     data = value["profileInstallationResultData"]
     metadata = data["notificationMetadata"]
-    session = state.sessions.by_tid(data["transactionId"])
+    session, still_open = state.sessions.by_tid(data["transactionId"])
     problem = ""
     eid: str | None = None
     try:
@@ -60,7 +60,7 @@ def _installation_result(
         problem = str(exc)
     result_kind, result = data["finalResult"]
     success = result_kind == "successResult"
-    if not problem and session is not None:
+    if not problem and session is not None and still_open:
         _settle_order(session.order, success, eid)
         state.sessions.close(session.transaction_id)
     return ReceivedNotification(

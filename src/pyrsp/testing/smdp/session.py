@@ -22,6 +22,9 @@ from pyrsp.testing.smdp.orders import Order
 __all__ = ["Session", "SessionStore", "Step"]
 
 
+_CLOSED_KEPT = 1024
+
+
 class Step(enum.Enum):
     """What a session waits for next."""
 
@@ -54,10 +57,11 @@ class Session:
 
 
 class SessionStore:
-    """Open sessions by transactionId."""
+    """Open sessions by transactionId, and recently closed ones for late notifications."""
 
     def __init__(self) -> None:
         self._sessions: dict[str, Session] = {}
+        self._closed: dict[bytes, Session] = {}
 
     def __contains__(self, transaction_id: object) -> bool:
         return transaction_id in self._sessions
@@ -94,10 +98,22 @@ class SessionStore:
         """The session ``transaction_id`` whatever its step, or ``None``."""
         return self._sessions.get(transaction_id)
 
-    def by_tid(self, tid: bytes) -> Session | None:
-        """The session whose transactionId bytes are ``tid`` (notifications carry bytes)."""
-        return next((s for s in self._sessions.values() if s.tid == tid), None)
+    def by_tid(self, tid: bytes) -> tuple[Session | None, bool]:
+        """The session whose transactionId bytes are ``tid`` and whether it is still open.
+
+        Notifications carry the bytes; an install notification delivered again (its 204 was
+        lost) finds its closed session, so it can still be checked.
+        """
+        session = next((s for s in self._sessions.values() if s.tid == tid), None)
+        if session is not None:
+            return session, True
+        return self._closed.get(tid), False
 
     def close(self, transaction_id: str) -> None:
-        """Forget the session (a no-op if it is already gone)."""
-        self._sessions.pop(transaction_id, None)
+        """End the session (a no-op if it is already gone)."""
+        session = self._sessions.pop(transaction_id, None)
+        if session is None:
+            return
+        if len(self._closed) >= _CLOSED_KEPT:
+            self._closed.clear()
+        self._closed[session.tid] = session
