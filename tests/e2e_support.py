@@ -9,7 +9,7 @@ loopback port while checking the TLS host name of the SM-DP+ address. Cards sit 
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -17,7 +17,13 @@ from pyrsp.client import AsyncRspClient, RspClient
 from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import OrderState, TestSmdp
 from pyrsp.testing.smdp.state import ReceivedNotification
-from pyrsp.transports.http import AsyncHttpsTransport, HttpsTransport, HttpTrace, TrustSource
+from pyrsp.transports.http import (
+    AsyncHttpsTransport,
+    ConnectTarget,
+    HttpsTransport,
+    HttpTrace,
+    TrustSource,
+)
 from pyrsp.transports.pcsc import AsyncPcscCardTransport, PcscCardTransport
 
 __all__ = ["CARD_TIMEOUT", "Served", "serve"]
@@ -47,8 +53,8 @@ class Served:
     def https(
         self,
         *,
-        trust: TrustSource | list[TrustSource] | None = None,
-        connect_to: dict[str, tuple[str, int]] | None = None,
+        trust: TrustSource | Iterable[TrustSource] | None = None,
+        connect_to: Mapping[str, ConnectTarget] | None = None,
     ) -> HttpsTransport:
         """A blocking transport trusting this PKI's CI (or ``trust``)."""
         return HttpsTransport(
