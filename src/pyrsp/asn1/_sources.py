@@ -89,7 +89,7 @@ def _read_cache(path: Path) -> dict[str, Any] | None:
 
 
 def _write_cache(path: Path, parsed: dict[str, Any]) -> None:
-    """Write atomically; a cache that cannot be written is silently skipped."""
+    """Write atomically and drop stale entries; an unwritable cache is silently skipped."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".rsp-parsed-")
@@ -100,5 +100,8 @@ def _write_cache(path: Path, parsed: dict[str, Any]) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        for stale in path.parent.glob("rsp-parsed-*.marshal"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
     except OSError:
         return

@@ -21,9 +21,13 @@ MODULE = "RSPDefinitions"
 
 
 class _Schema:
-    """The compiled schema: parsed form, compiled types by name, names, CHOICE tags."""
+    """The compiled schema: parsed form, DER types by name, names, CHOICE tags, checkers.
 
-    __slots__ = ("choice_tags", "names", "parsed", "types")
+    ``checkers`` holds asn1tools' constraint and Python-type checkers, compiled only when
+    first needed (encoding), so a process that only decodes does not pay for them.
+    """
+
+    __slots__ = ("checkers", "choice_tags", "names", "parsed", "types")
 
     def __init__(
         self,
@@ -36,6 +40,7 @@ class _Schema:
         self.types = types
         self.names = names
         self.choice_tags = choice_tags
+        self.checkers: dict[str, dict[str, Any]] = {}
 
 
 _lock = threading.Lock()
@@ -54,22 +59,40 @@ def _load() -> _Schema:
 
 def _compile() -> _Schema:
     import asn1tools
-    from asn1tools.codecs import ber
+    from asn1tools.codecs import ber, der
 
     from pyrsp.asn1 import _fixes, _sources
 
     parsed = _sources.load_parsed(asn1tools.__version__)
-    spec = asn1tools.compile_dict(parsed, "der")
-    types: dict[str, Any] = {}
-    choice_tags: dict[str, frozenset[bytes]] = {}
-    for module in spec.modules.values():
-        for name, compiled in module.items():
-            types.setdefault(name, compiled)
-            if isinstance(compiled.type, ber.Choice):
-                choice_tags[name] = frozenset(bytes(tag) for tag in compiled.type.tag_to_member)
-    _fixes.apply(each.type for module in spec.modules.values() for each in module.values())
+    modules = der.compile_dict(parsed)
+    _fixes.apply(each.type for module in modules.values() for each in module.values())
+    types = _by_name(modules)
+    choice_tags = {
+        name: frozenset(bytes(tag) for tag in compiled.type.tag_to_member)
+        for name, compiled in types.items()
+        if isinstance(compiled.type, ber.Choice)
+    }
     names = tuple(sorted(parsed[MODULE]["types"]))
     return _Schema(parsed, types, names, choice_tags)
+
+
+def _by_name(modules: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Flatten ``{module: {name: x}}``; our modules share no type names."""
+    return {name: each for module in modules.values() for name, each in module.items()}
+
+
+def _checker(kind: str, type_name: str) -> Any:
+    """asn1tools' ``constraints`` or ``types`` checker of ``type_name``, compiled on first use."""
+    schema = _load()
+    table = schema.checkers.get(kind)
+    if table is None:
+        from asn1tools.codecs import constraints_checker, type_checker
+
+        compiler = constraints_checker if kind == "constraints" else type_checker
+        with _lock:
+            table = schema.checkers.get(kind) or _by_name(compiler.compile_dict(schema.parsed))
+            schema.checkers[kind] = table
+    return table[type_name]
 
 
 def _type(type_name: str) -> Any:
@@ -103,16 +126,16 @@ def encode(type_name: str, value: Any) -> bytes:
     """
     compiled = _type(type_name)
     try:
-        compiled.check_constraints(value)
+        _checker("constraints", type_name).encode(value)
         return bytes(compiled.encode(value))
     except Exception as error:  # asn1tools raises several unrelated types here
-        raise _encode_error(type_name, compiled, value, error) from error
+        raise _encode_error(type_name, value, error) from error
 
 
-def _encode_error(type_name: str, compiled: Any, value: Any, error: Exception) -> CodecError:
+def _encode_error(type_name: str, value: Any, error: Exception) -> CodecError:
     """Translate an asn1tools failure; a type check gives the clearest message if it fails."""
     try:
-        compiled.check_types(value)
+        _checker("types", type_name).encode(value)
     except Exception as type_error:
         error = type_error
     path = _location(error)
