@@ -7,9 +7,19 @@ in-process (an httpx transport) or over real HTTPS (uvicorn, the ``server`` extr
 
 from __future__ import annotations
 
+from pyrsp.testing.smdp.credentials import Credentials, SigningSet
 from pyrsp.testing.smdp.faults import FaultKind
 from pyrsp.testing.smdp.orders import Order, OrderState, ProfileClass
 from pyrsp.testing.smdp.smdp import TestSmdp
 from pyrsp.testing.smdp.state import ReceivedNotification
 
-__all__ = ["FaultKind", "Order", "OrderState", "ProfileClass", "ReceivedNotification", "TestSmdp"]
+__all__ = [
+    "Credentials",
+    "FaultKind",
+    "Order",
+    "OrderState",
+    "ProfileClass",
+    "ReceivedNotification",
+    "SigningSet",
+    "TestSmdp",
+]

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pyrsp.crypto.certificates import subject_key_id
+from pyrsp.crypto.certificates import load_certificate, subject_key_id
 from pyrsp.errors import UsageError
 
 if TYPE_CHECKING:
@@ -37,6 +40,66 @@ class SigningSet:
     def ci_key_id(self) -> bytes:
         """The CI's subject key identifier (what euiccCiPKIdToBeUsed carries)."""
         return subject_key_id(self.ci)
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        ci: FilePath,
+        auth_certificate: FilePath,
+        auth_key: FilePath,
+        pb_certificate: FilePath,
+        pb_key: FilePath,
+    ) -> SigningSet:
+        """A signing set from files: certificates in DER or PEM, keys in PEM (PKCS#8 or SEC1).
+
+        For example the SGP.26 test SM-DP+ certificates, so test eUICCs under the SGP.26 CI
+        can download from a TestSmdp.
+        """
+        return cls(
+            ci=load_certificate(_read(ci)),
+            auth_certificate=_der(_read(auth_certificate)),
+            auth_key=_private_key(auth_key),
+            pb_certificate=_der(_read(pb_certificate)),
+            pb_key=_private_key(pb_key),
+        )
+
+
+FilePath = str | PathLike[str]
+
+
+def _read(path: FilePath) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"expected a readable file, got {path}: {exc}") from exc
+
+
+def _der(data: bytes) -> bytes:
+    return load_certificate(data).public_bytes(serialization.Encoding.DER)
+
+
+def _private_key(path: FilePath) -> ec.EllipticCurvePrivateKey:
+    try:
+        key = serialization.load_pem_private_key(_read(path), password=None)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"expected an unencrypted PEM private key in {path}") from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise UsageError(f"expected an EC private key in {path}, got {type(key).__name__}")
+    return key
+
+
+def _smdp_oid(auth_certificate: bytes) -> str:
+    """The SM-DP+ OID: the registeredID in CERT.DPauth's subjectAltName (SGP.22 4.5.2.1)."""
+    certificate = load_certificate(auth_certificate)
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        names = None
+    oids = names.value.get_values_for_type(x509.RegisteredID) if names else []
+    if not oids:
+        raise UsageError("expected the SM-DP+ OID as a registeredID in CERT.DPauth, found none")
+    return oids[0].dotted_string
 
 
 @dataclass(frozen=True)
@@ -87,6 +150,35 @@ class Credentials:
     def ci_certificates(self) -> list[x509.Certificate]:
         """The CI certificates this SM-DP+ trusts (one per signing set)."""
         return [s.ci for s in self.signing_sets]
+
+    @classmethod
+    def load(
+        cls,
+        address: str,
+        signing_sets: Sequence[SigningSet],
+        *,
+        oid: str | None = None,
+        tls_certificate: FilePath | None = None,
+        tls_key: FilePath | None = None,
+    ) -> Credentials:
+        """Credentials from signing sets and TLS files; ``oid`` defaults to CERT.DPauth's."""
+        chain = key = None
+        if tls_certificate is not None and tls_key is not None:
+            chain = load_certificate(_read(tls_certificate)).public_bytes(
+                serialization.Encoding.PEM
+            )
+            key = _private_key(tls_key).private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        return cls(
+            address=address,
+            oid=oid or _smdp_oid(signing_sets[0].auth_certificate),
+            signing_sets=tuple(signing_sets),
+            tls_chain_pem=chain,
+            tls_key_pem=key,
+        )
 
     def choose(
         self, verification_ids: Sequence[bytes], signing_ids: Iterable[bytes]
