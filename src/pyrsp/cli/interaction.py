@@ -1,0 +1,148 @@
+"""Talking to the person during a download: consent, confirmation code, progress (SGP.22 3.1.3).
+
+Everything here writes to standard error, so standard output keeps only the result (and with
+``--json`` only the JSON document). ``--yes`` consents without asking; a confirmation code the
+SM-DP+ requires comes from ``--confirmation-code`` or a hidden prompt.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pyrsp.cli.output import Output
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as Bar
+    from rich.table import Table
+
+    from pyrsp.models import ProfileMetadata
+    from pyrsp.protocol.effects import Progress
+
+__all__ = ["DownloadUi", "download_ui", "metadata_table"]
+
+_STAGES = {
+    "initiate_authentication": "contacting the SM-DP+",
+    "authenticate_server": "the eUICC checks the SM-DP+",
+    "authenticate_client": "the SM-DP+ checks the eUICC",
+    "prepare_download": "preparing the download",
+    "get_bound_profile_package": "fetching the profile package",
+    "load_bpp": "loading the profile into the eUICC",
+    "install": "installing",
+    "enable": "enabling the new profile",
+    "retire": "retiring the old profile",
+    "notifications": "delivering notifications",
+}
+
+
+def metadata_table(metadata: ProfileMetadata) -> Table:
+    """The profile metadata a person consents to, as a two-column table."""
+    from rich.table import Table
+
+    owner = metadata.profile_owner
+    rows = [
+        ("name", metadata.profile_name),
+        ("service provider", metadata.service_provider_name),
+        ("ICCID", metadata.iccid),
+        ("class", metadata.profile_class),
+        ("operator (MCC/MNC)", owner.mcc_mnc if owner else None),
+        ("policy rules", ", ".join(metadata.policy_rules)),
+        (
+            "notifications to",
+            ", ".join(sorted({c.address for c in metadata.notification_configuration})),
+        ),
+    ]
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for name, value in rows:
+        table.add_row(name, "-" if value in (None, "") else str(value))
+    return table
+
+
+@dataclass
+class DownloadUi:
+    """The callbacks a download or renewal needs, drawn for a person or kept quiet."""
+
+    out: Output
+    yes: bool = False
+    confirmation_code: str | None = None
+    bar: Bar | None = field(default=None, repr=False)
+    _task: Any = field(default=None, repr=False)
+    _stage: str = field(default="", repr=False)
+
+    def confirm(self, metadata: ProfileMetadata) -> bool:
+        """Show the profile and ask before installing it (``--yes`` answers yes)."""
+        if not self.out.json_mode:
+            self._pause()
+            self.out.err.print("[bold]The SM-DP+ offers this profile:[/bold]")
+            self.out.err.print(metadata_table(metadata))
+        if self.yes:
+            return True
+        from rich.prompt import Confirm
+
+        self._pause()
+        return Confirm.ask("Install it?", console=self.out.err, default=False)
+
+    def code(self) -> str | None:
+        """The confirmation code: ``--confirmation-code``, a hidden prompt, or none (declines)."""
+        if self.confirmation_code is not None:
+            return self.confirmation_code
+        if self.yes:
+            self.out.note("the SM-DP+ asks for a confirmation code: pass --confirmation-code")
+            return None
+        self._pause()
+        if sys.stdin.isatty():
+            from rich.prompt import Prompt
+
+            answer = Prompt.ask("Confirmation code", console=self.out.err, password=True)
+        else:  # piped: nothing to hide from a screen, and getpass would warn
+            self.out.err.print("Confirmation code: ", end="")
+            answer = sys.stdin.readline()
+        return answer.strip() or None
+
+    def progress(self, event: Progress) -> None:
+        """Draw each stage as a line, and the profile package load as a progress bar."""
+        if self.out.json_mode:
+            return
+        if event.stage == "load_bpp" and event.total and self.bar is not None:
+            if self._task is None:
+                self.bar.start()
+                self._task = self.bar.add_task("loading the profile", total=event.total)
+            self.bar.update(self._task, completed=event.done, total=event.total)
+            if event.done >= event.total:
+                self._pause()
+        elif event.stage != self._stage:
+            self._stage = event.stage
+            label = _STAGES.get(event.stage)
+            if label is not None:
+                self.out.err.print(f"[dim]... {label}[/dim]")
+
+    def _pause(self) -> None:
+        if self.bar is not None and self._task is not None:
+            self.bar.stop()
+            self._task = None
+
+
+@contextmanager
+def download_ui(out: Output, *, yes: bool, confirmation_code: str | None) -> Iterator[DownloadUi]:
+    """A :class:`DownloadUi` whose progress bar is stopped on exit."""
+    ui = DownloadUi(out, yes=yes, confirmation_code=confirmation_code)
+    if not out.json_mode:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+        from rich.progress import Progress as Bar
+
+        ui.bar = Bar(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=out.err,
+            transient=False,
+        )
+    try:
+        yield ui
+    finally:
+        ui._pause()

@@ -1,0 +1,136 @@
+"""``pyrsp notification``: the eUICC's pending notifications (SGP.22 3.5, 5.7.9, 5.7.10)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from pyrsp.cli.options import (
+    ConnectToOption,
+    JsonOption,
+    ReaderOption,
+    TrustOption,
+    VirtualOption,
+    YesOption,
+)
+from pyrsp.cli.output import EXIT_CARD, EXIT_SERVER, Declined, Output
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from pyrsp.models import NotificationMetadata
+    from pyrsp.protocol.notifications import NotificationOutcome
+
+app = typer.Typer(help="Pending notifications: list, send, remove.", no_args_is_help=True)
+
+SeqArgument = Annotated[
+    list[int] | None, typer.Argument(metavar="[SEQ]...", help="Sequence numbers (default: all).")
+]
+
+
+@app.command("list")
+def list_(
+    reader: ReaderOption = None, virtual: VirtualOption = None, json: JsonOption = False
+) -> None:
+    """The notifications waiting on the eUICC to be sent to their SM-DP+."""
+    from pyrsp.cli.cards import CardChoice, open_client
+
+    out = Output(json)
+    with out.errors_reported(), open_client(CardChoice(reader, virtual)) as client:
+        pending = client.list_notifications()
+
+    def human() -> None:
+        if pending:
+            out.console.print(notification_table(pending))
+        else:
+            out.console.print("no pending notifications")
+
+    out.result(pending, human)
+
+
+def notification_table(items: list[NotificationMetadata]) -> Table:
+    """Sequence number, event, ICCID and address of each notification."""
+    from rich.table import Table
+
+    table = Table("seq", "event", "ICCID", "address")
+    for item in items:
+        table.add_row(str(item.seq_number), str(item.event), item.iccid or "-", item.address)
+    return table
+
+
+@app.command("process")
+def process(
+    seq: SeqArgument = None,
+    *,
+    trust: TrustOption = None,
+    connect_to: ConnectToOption = None,
+    reader: ReaderOption = None,
+    virtual: VirtualOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Send pending notifications; each leaves the eUICC once its SM-DP+ accepted it."""
+    from pyrsp.cli.cards import CardChoice, ServerChoice, open_client
+
+    out = Output(json)
+    server = ServerChoice(tuple(trust or ()), tuple(connect_to or ()))
+    with out.errors_reported(), open_client(CardChoice(reader, virtual), server) as client:
+        outcomes = client.process_notifications(seq_numbers=seq or None)
+    failed = [o for o in outcomes if not o.ok]
+    data = {"outcomes": outcomes, "delivered": len(outcomes) - len(failed), "failed": len(failed)}
+    out.result(data, lambda: print_outcomes(out, outcomes))
+    if failed:
+        card_failed = any(o.sent for o in failed)
+        raise SystemExit(EXIT_CARD if card_failed else EXIT_SERVER)
+
+
+def outcome_table(outcomes: list[NotificationOutcome] | tuple[NotificationOutcome, ...]) -> Table:
+    """Each notification's fate: delivered and removed, or why not."""
+    from rich.table import Table
+
+    table = Table("seq", "event", "ICCID", "address", "result")
+    for o in outcomes:
+        result = "[green]delivered[/green]" if o.ok else f"[red]kept[/red]: {o.error}"
+        table.add_row(str(o.seq_number), str(o.event), o.iccid or "-", o.address, result)
+    return table
+
+
+def print_outcomes(
+    out: Output, outcomes: list[NotificationOutcome] | tuple[NotificationOutcome, ...]
+) -> None:
+    """The outcome table, and what to do about failures."""
+    if not outcomes:
+        out.console.print("no pending notifications")
+        return
+    out.console.print(outcome_table(outcomes))
+    if any(not o.ok for o in outcomes):
+        out.note(
+            "notifications not delivered stay on the eUICC: check the SM-DP+ (--trust, "
+            "--connect-to) and run 'pyrsp notification process' again"
+        )
+
+
+@app.command("remove")
+def remove(
+    seq: Annotated[list[int], typer.Argument(metavar="SEQ...", help="Sequence numbers.")],
+    yes: YesOption = False,
+    reader: ReaderOption = None,
+    virtual: VirtualOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Remove notifications from the eUICC without sending them (their SM-DP+ never learns)."""
+    from pyrsp.cli.cards import CardChoice, open_client
+
+    out = Output(json)
+    with out.errors_reported():
+        if not yes and not typer.confirm(
+            f"Remove notification(s) {', '.join(map(str, seq))} unsent?", err=True, default=False
+        ):
+            raise Declined("nothing removed")
+        with open_client(CardChoice(reader, virtual)) as client:
+            for number in seq:
+                client.remove_notification(number)
+    data = {"removed": seq}
+    out.result(
+        data, lambda: out.console.print(f"removed notification(s) {', '.join(map(str, seq))}")
+    )
