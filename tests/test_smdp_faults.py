@@ -12,7 +12,7 @@ import pytest
 
 from pyrsp import asn1, tlv
 from pyrsp.crypto import public_key_bytes, signature_from_tlv, verify
-from pyrsp.errors import BspError, InvalidSignature, TlvError
+from pyrsp.errors import BspError, InvalidSignature, TlvError, UsageError
 from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import FaultKind, OrderState, TestSmdp
 from test_smdp_support import NOW, PREFIX, Card, Lpa, b64, shared_pki, status_of, unb64
@@ -203,3 +203,18 @@ def test_faults_over_https(served: tuple[TestSmdp, str]) -> None:
     with pytest.raises(httpx.ReadTimeout):
         https(served, timeout=0.1)
     assert https(served).status_code == 200
+
+
+def test_stacked_faults_at_one_step(lpa: Lpa, smdp: TestSmdp) -> None:
+    smdp.inject(FaultKind.HTTP_500, INITIATE)
+    smdp.inject(FaultKind.BAD_SIGNATURE, INITIATE)
+    status, _, body = initiate_raw(lpa)
+    assert status == 500
+    assert body.startswith(b"<!DOCTYPE html>")
+
+
+def test_unknown_step_is_a_usage_error(smdp: TestSmdp) -> None:
+    with pytest.raises(UsageError):
+        smdp.inject(FaultKind.DROP, "downloadProfile")
+    with pytest.raises(UsageError, match="http500"):
+        smdp.inject("no-such-fault", INITIATE)

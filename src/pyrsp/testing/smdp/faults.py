@@ -114,9 +114,10 @@ def apply_fault(reply: Reply, fault: Fault) -> Reply:
 
 
 def _json(body: bytes) -> dict[str, object] | None:
-    if not body:
+    try:
+        document = json.loads(body)
+    except ValueError:  # empty, HTML, or not UTF-8: nothing to rewrite
         return None
-    document = json.loads(body)
     return document if isinstance(document, dict) else None
 
 

@@ -263,7 +263,12 @@ class TestSmdp:
         """Make the answer to ``step`` (an ES9+ function name) go wrong ``times`` times."""
         if step not in _HANDLERS:
             raise UsageError(f"expected an ES9+ function name, got {step!r}")
-        self._faults.add(Fault(FaultKind(kind), step, times, delay))
+        try:
+            fault_kind = FaultKind(kind)
+        except ValueError:
+            kinds = ", ".join(k.value for k in FaultKind)
+            raise UsageError(f"expected a fault among {kinds}, got {kind!r}") from None
+        self._faults.add(Fault(fault_kind, step, times, delay))
 
     def clear_faults(self) -> None:
         """Forget every fault not yet injected."""
