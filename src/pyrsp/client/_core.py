@@ -1,0 +1,132 @@
+"""What the blocking and the ``async`` client share: effect handlers, options, helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from pyrsp.activation_code import ActivationCode
+from pyrsp.errors import UsageError
+from pyrsp.journal import Journal
+from pyrsp.models import EuiccInfo1
+from pyrsp.protocol import es10
+from pyrsp.protocol.apdu import ApduConfig, atr_supports_extended
+from pyrsp.protocol.effects import (
+    AskConfirmationCode,
+    Checkpoint,
+    ConfirmDownload,
+    Effect,
+    Flow,
+    Progress,
+)
+from pyrsp.protocol.session import IsdRSession
+from pyrsp.transports.inprocess import ApduTrace
+
+#: ``confirm`` may be a callback given the ProfileMetadata, or a fixed answer.
+Confirm = Callable[[Any], Any] | bool
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Handlers:
+    """The answers to the effects that ask the user: consent, confirmation code, progress.
+
+    ``confirm(metadata) -> bool`` answers ConfirmDownload (metadata is a ProfileMetadata),
+    ``confirmation_code() -> str | None`` answers AskConfirmationCode, ``progress(event)`` sees
+    each Progress, ``journal`` stores each Checkpoint. In :class:`AsyncRspClient` the callbacks
+    may also be ``async``.
+    """
+
+    confirm: Callable[[Any], Any] | None = None
+    confirmation_code: Callable[[], Any] | None = None
+    progress: Callable[[Progress], Any] | None = None
+    journal: Journal | None = None
+
+    def answer(self, effect: Effect) -> Any:
+        """The callback's answer to ``effect`` (possibly awaitable); none is a UsageError."""
+        if isinstance(effect, Progress):
+            return None if self.progress is None else self.progress(effect)
+        if isinstance(effect, Checkpoint) and self.journal is not None:
+            return self.journal.save(effect.key, effect.record)
+        if isinstance(effect, ConfirmDownload) and self.confirm is not None:
+            return self.confirm(effect.metadata)
+        if isinstance(effect, AskConfirmationCode) and self.confirmation_code is not None:
+            return self.confirmation_code()
+        raise UsageError(f"the flow asked for {type(effect).__name__}: pass a callback for it")
+
+
+class ClientCore:
+    """What both clients share: options, the ISD-R ``session`` and its APDU ``config``."""
+
+    def __init__(
+        self,
+        *,
+        segment_size: int | None,
+        extended_apdus: bool | None,
+        isdr_aids: Sequence[bytes],
+        trace: ApduTrace | None,
+    ) -> None:
+        self.segment_size = segment_size
+        self.extended_apdus = extended_apdus
+        self.isdr_aids = tuple(isdr_aids)
+        self.trace = trace
+        self.session: IsdRSession | None = None
+        self._config: ApduConfig | None = None
+        ApduConfig(segment_size=segment_size, extended=bool(extended_apdus))  # checks the size
+
+    @property
+    def config(self) -> ApduConfig:
+        """The APDU framing of the open ISD-R session."""
+        if self._config is None:
+            raise UsageError("the ISD-R session is not open: use the client in a with block")
+        return self._config
+
+    def _begin(self) -> ApduConfig:
+        """The basic-channel configuration that opening the session runs with."""
+        if self._config is not None:
+            raise UsageError("the ISD-R session is already open")
+        return ApduConfig(channel=0)
+
+    def _session_config(self, session: IsdRSession, atr: bytes) -> ApduConfig:
+        self.session = session
+        extended = self.extended_apdus
+        if extended is None:
+            extended = atr_supports_extended(atr)
+        return ApduConfig(
+            channel=session.channel, segment_size=self.segment_size, extended=extended
+        )
+
+    def _trace(self, direction: Literal["C-APDU", "R-APDU"], apdu: bytes) -> None:
+        if self.trace is not None:
+            self.trace(direction, apdu)
+
+
+def info1_flow(config: ApduConfig) -> Flow[EuiccInfo1]:
+    """GetEUICCInfo1 (SGP.22 section 5.7.8) as the model."""
+    return es10.parse_euicc_info1((yield from es10.get_euicc_info1(config)))
+
+
+def activation_code_of(activation_code: ActivationCode | str) -> ActivationCode:
+    """``activation_code`` parsed if it is text (SGP.22 section 4.1)."""
+    if isinstance(activation_code, ActivationCode):
+        return activation_code
+    return ActivationCode.parse(activation_code)
+
+
+def provisioning_handlers(
+    confirm: Confirm,
+    confirmation_code: Callable[[], Any] | str | None,
+    progress: Callable[[Progress], Any] | None,
+    journal: Journal | None = None,
+) -> Handlers:
+    """The Handlers for a provisioning flow, fixed answers turned into callbacks."""
+    answer_confirm = confirm if callable(confirm) else (lambda _metadata: confirm)
+    answer_code: Callable[[], Any] | None
+    if confirmation_code is None or callable(confirmation_code):
+        answer_code = confirmation_code
+    else:
+        code = confirmation_code
+        answer_code = lambda: code  # noqa: E731
+    return Handlers(answer_confirm, answer_code, progress, journal)
