@@ -22,7 +22,7 @@ import socket
 import ssl
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,11 @@ from pyrsp import asn1, tlv
 from pyrsp.activation_code import ActivationCode
 from pyrsp.client import Handlers, RspClient
 from pyrsp.crypto import derive_private_key, sign, signature_to_tlv
-from pyrsp.errors import DownloadError
+from pyrsp.errors import DownloadError, SmdpError
 from pyrsp.models import iccid_from_bytes
 from pyrsp.protocol.download import DownloadResult, download
+from pyrsp.protocol.effects import HttpResponse
+from pyrsp.protocol.notifications import process_notifications
 from pyrsp.testing.euicc import VirtualEuicc
 from pyrsp.testing.pki import Credential, TestPki
 from pyrsp.testing.smdp import TestSmdp
@@ -73,10 +75,14 @@ class HostileSmdp:
         self.smdp = smdp
         self.rewrite: Rewrite | None = None
         self.calls: list[str] = []
+        #: functions whose requests are lost on the way in: the server never sees them
+        self.lose: set[str] = set()
 
     def respond(self, path: str, body: bytes) -> Reply:
         function = path.removeprefix(ES9)
         self.calls.append(function)
+        if function in self.lose:
+            return Reply(200, {}, b"", drop=True)
         reply = self.smdp.respond(path, body)
         if self.rewrite is not None:
             reply = self.rewrite(function, body, reply)
@@ -388,11 +394,14 @@ def _read_request(conn: socket.socket) -> tuple[str, bytes]:
 
 
 class WatchedCard:
-    """A VirtualEuicc that remembers every notification it ever held (seq -> signed bytes)."""
+    """A VirtualEuicc that remembers every notification it ever held (seq -> signed bytes).
 
-    def __init__(self, card: VirtualEuicc) -> None:
+    ``seen`` may be carried over from the watcher of an earlier object for the same card.
+    """
+
+    def __init__(self, card: VirtualEuicc, seen: dict[int, bytes] | None = None) -> None:
         self.card = card
-        self.seen: dict[int, bytes] = {}
+        self.seen: dict[int, bytes] = {} if seen is None else seen
         self.apdus: list[bytes] = []
         self._note()
 
@@ -520,3 +529,106 @@ def capture_bpp(world: World, card: VirtualEuicc, **order: Any) -> bytes:
         world.hostile.rewrite = saved
     (bpp,) = captured
     return bpp
+
+
+# --- after a fault ----------------------------------------------------------------------------
+
+
+def settle(world: World, ac: ActivationCode) -> str:
+    """After a fault: list the profiles (they decode), deliver what is pending, check the card,
+    then download again where the order allows it. Returns what the retry was:
+
+    ``"installed"`` (the profile made it before the fault), ``"same order"``, ``"released"``
+    (the server kept the order bound to a one-time key the card lost, refused the retry, and
+    the operator released it, as ES2+ would), or ``"new order"`` (the order is over).
+    """
+    with world.client() as client:
+        listed = client.profiles()
+        outcomes = client.run(process_notifications(client.config))
+    assert [p.iccid for p in listed] == [p.iccid for p in world.card.profiles]
+    assert all(o.ok for o in outcomes), outcomes
+    assert_card_consistent(world.watched, world.smdp)
+    order = world.smdp.order(ac.matching_id)
+    if any(p.iccid == order.iccid for p in world.card.profiles):
+        assert order.state is OrderState.INSTALLED, order.state
+        return "installed"
+    how = "same order"
+    if order.state is OrderState.DOWNLOADED:
+        try:
+            attempt(world, ac)
+            return how
+        except DownloadError as exc:
+            assert isinstance(exc.__cause__, SmdpError), repr(exc.__cause__)
+            assert exc.__cause__.subject_code == "8.2", exc.__cause__
+            world.smdp.release(ac.matching_id)
+            how = "released"
+    if order.state is OrderState.RELEASED:
+        attempt(world, ac)
+        return how
+    attempt(world, world.smdp.add_order())
+    return "new order"
+
+
+def assert_all_delivered(world: World) -> None:
+    """The card is consistent and holds no pending notification: all reached the SM-DP+."""
+    assert_card_consistent(world.watched, world.smdp)
+    assert world.card.notifications == ()
+
+
+class Killed(BaseException):
+    """The process died: nothing after this runs, no cleanup reaches the card or the server."""
+
+
+class Mortal:
+    """Dies right after the ``at``-th effect (an APDU or a POST) completed, and stays dead."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+        self.count = 0
+        self.dead = False
+
+    def before(self) -> None:
+        if self.dead:
+            raise Killed
+
+    def after(self) -> None:
+        self.count += 1
+        if self.count == self.at:
+            self.dead = True
+            raise Killed
+
+
+class MortalCard:
+    """A card transport in a process that may die."""
+
+    def __init__(self, card: WatchedCard, mortal: Mortal) -> None:
+        self.card = card
+        self.mortal = mortal
+
+    def transmit(self, apdu: bytes) -> bytes:
+        self.mortal.before()
+        answer = self.card.transmit(apdu)
+        self.mortal.after()
+        return answer
+
+    def atr(self) -> bytes:
+        return self.card.atr()
+
+
+class MortalHttp:
+    """An HTTP transport in a process that may die."""
+
+    def __init__(self, http: HttpsTransport, mortal: Mortal) -> None:
+        self.http = http
+        self.mortal = mortal
+
+    def post(
+        self, address: str, path: str, body: bytes, headers: Mapping[str, str]
+    ) -> HttpResponse:
+        self.mortal.before()
+        answer = self.http.post(address, path, body, headers)
+        self.mortal.after()
+        return answer
+
+    def close(self) -> None:
+        self.http.close()

@@ -1,0 +1,110 @@
+"""The card removed, reset or failing at every APDU of a download (issue 9, item 3).
+
+An honest download is counted first (N APDUs, opening and closing the ISD-R channel included);
+then, for every n in 1..N, a fresh card and server run the download with one fault at APDU n:
+
+- **removed**: the VirtualEuicc's drop knob, the transport raises ``CardRemovedError`` at APDU
+  n (and after); the card is then reinserted (``reset()``: a power cycle);
+- **reset**: the card is power-cycled silently just before APDU n (channels closed, RSP session
+  and any install in progress lost), so APDU n meets a fresh card;
+- **status**: the card answers ``6F00`` (no precise diagnosis) to APDU n.
+
+After each the card is checked (:func:`hostile_support.settle`): its profiles list decodes and
+matches, every installed profile is complete, every notification it ever held is still on it
+or was accepted by the SM-DP+, the pending ones are delivered, and a retry succeeds (the same
+order when the server still offers it). The whole loop runs in-process in a few seconds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+
+from hostile_support import WatchedCard, World, assert_all_delivered, attempt, settle
+from pyrsp.errors import PyrspError
+from pyrsp.testing.euicc import VirtualEuicc
+from pyrsp.testing.pki import TestPki
+from pyrsp.testing.smdp.profiles import generate_profile
+
+SEED = 21
+ICCID = "8999000000000000214"
+PROFILE = generate_profile(ICCID, filler=1500)  # two 86 segments
+
+
+@pytest.fixture(scope="module")
+def pki() -> TestPki:
+    return TestPki.generate(seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def apdus(pki: TestPki) -> int:
+    """APDUs in an honest download, from opening the ISD-R session to closing it."""
+    world = World.make(pki, seed=SEED)
+    attempt(world, world.smdp.add_order(PROFILE, iccid=ICCID))
+    assert world.card.profiles and world.card.notifications == ()
+    return world.card.faults.count
+
+
+class ResetBefore(WatchedCard):
+    """A watched card power-cycled silently just before APDU ``at``."""
+
+    def __init__(self, card: VirtualEuicc, at: int) -> None:
+        super().__init__(card)
+        self.at = at
+
+    def transmit(self, apdu: bytes) -> bytes:
+        if self.card.faults.count + 1 == self.at:
+            self.card.reset()
+        return super().transmit(apdu)
+
+
+def _removed(world: World, at: int) -> None:
+    world.card.faults.drop(at=at)
+
+
+def _reset(world: World, at: int) -> None:
+    world.watched = ResetBefore(world.card, at)
+
+
+def _status(world: World, at: int) -> None:
+    world.card.faults.answer_status(0x6F00, at=at)
+
+
+FAULTS: dict[str, Callable[[World, int], None]] = {
+    "removed": _removed,
+    "reset": _reset,
+    "status": _status,
+}
+
+
+def _one(pki: TestPki, fault: str, at: int) -> tuple[str, str]:
+    """Download with ``fault`` at APDU ``at``; settle; the error seen and how the retry went."""
+    world = World.make(pki, seed=SEED)
+    ac = world.smdp.add_order(PROFILE, iccid=ICCID)
+    FAULTS[fault](world, at)
+    error = "none"
+    try:
+        attempt(world, ac)
+    except PyrspError as exc:
+        error = type(exc).__name__
+    world.card.faults.drop_at.clear()
+    world.card.faults.status_at.clear()
+    world.card.reset()  # reinsert the card (a power cycle)
+    world.watched = WatchedCard(world.card, seen=world.watched.seen)
+    retry = settle(world, ac)
+    assert_all_delivered(world)
+    assert len(world.card.profiles) == 1
+    return error, retry
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_fault_at_every_apdu_of_a_download(pki: TestPki, apdus: int, fault: str) -> None:
+    outcomes = [_one(pki, fault, at) for at in range(1, apdus + 1)]
+    errors = Counter(error for error, _ in outcomes)
+    retries = Counter(retry for _, retry in outcomes)
+    print(f"\n{fault}: {apdus} APDU indexes; errors {dict(errors)}; retries {dict(retries)}")
+    if fault == "removed":
+        assert errors["none"] == 0, "a card removed at any APDU is always reported"
+    assert len(outcomes) == apdus >= 25
