@@ -75,13 +75,17 @@ class Served:
             trace=self._record,
         )
 
-    def client(self, reader: str) -> RspClient:
-        """A blocking client: the card in PC/SC ``reader``, this SM-DP+ over HTTPS."""
-        return RspClient(PcscCardTransport(reader, timeout=CARD_TIMEOUT), self.https())
+    def client(self, reader: str, *, card_wait: float = 0.0) -> RspClient:
+        """A blocking client: the card in PC/SC ``reader`` (allowed ``card_wait`` seconds to
+        show up), this SM-DP+ over HTTPS."""
+        card = PcscCardTransport(reader, timeout=CARD_TIMEOUT, card_wait=card_wait)
+        return RspClient(card, self.https())
 
-    async def async_client(self, reader: str) -> AsyncRspClient:
+    async def async_client(self, reader: str, *, card_wait: float = 0.0) -> AsyncRspClient:
         """An async client: the card in PC/SC ``reader``, this SM-DP+ over HTTPS."""
-        card = await AsyncPcscCardTransport.connect(reader, timeout=CARD_TIMEOUT)
+        card = await AsyncPcscCardTransport.connect(
+            reader, timeout=CARD_TIMEOUT, card_wait=card_wait
+        )
         return AsyncRspClient(card, self.async_https())
 
     def received(self, transaction_id: str) -> list[ReceivedNotification]:
