@@ -77,17 +77,25 @@ def _array_decode_content(
     return decoded, offset
 
 
-def _check_integer(data: bytearray, offset: int, length: int) -> None:
+def _integer_decode_content(
+    self: Any, data: bytearray, offset: int, length: int
+) -> tuple[int, int]:
     if length < 1:
         raise DecodeError("Expected at least 1 INTEGER contents octet, but got 0.", offset)
+    end = offset + length
+    return int.from_bytes(data[offset:end], "big", signed=True), end
 
 
-def _check_bit_string(data: bytearray, offset: int, length: int) -> None:
+def _bit_string_decode_content(
+    self: Any, data: bytearray, offset: int, length: int
+) -> tuple[tuple[bytes, int], int]:
     if length < 1:
         raise DecodeError("Expected the BIT STRING initial octet, but got no contents.", offset)
     unused = data[offset]
     if unused > 7 or (length == 1 and unused):
         raise DecodeError(f"Expected 0 to 7 unused bits, but got {unused}.", offset)
+    end = offset + length
+    return (bytes(data[offset + 1 : end]), 8 * (length - 1) - unused), end
 
 
 def _null_decode_content(self: Any, data: bytearray, offset: int, length: int) -> Any:
@@ -96,25 +104,13 @@ def _null_decode_content(self: Any, data: bytearray, offset: int, length: int) -
     return None, offset
 
 
-def _checked(original: Callable[..., Any], check: Callable[..., None]) -> Callable[..., Any]:
-    """``original`` (a bound decode_content) preceded by ``check``."""
-
-    def decode_content(data: bytearray, offset: int, length: int) -> Any:
-        check(data, offset, length)
-        return original(data, offset, length)
-
-    return decode_content
-
-
-# Types whose contents decoder is replaced, and types whose decoder gets a check first.
+# The compiled DER types whose contents decoder is replaced.
 _REPLACED: list[tuple[type[Any], Callable[..., Any]]] = [
     (ber.ObjectIdentifier, _oid_decode_content),
     (der.ArrayType, _array_decode_content),
+    (der.Integer, _integer_decode_content),
+    (der.BitString, _bit_string_decode_content),
     (ber.Null, _null_decode_content),
-]
-_CHECKED: list[tuple[type[Any], Callable[..., None]]] = [
-    (der.Integer, _check_integer),
-    (der.BitString, _check_bit_string),
 ]
 
 
@@ -124,9 +120,6 @@ def _patch(node: Any) -> None:
     for cls, replacement in _REPLACED:
         if isinstance(node, cls):
             node.decode_content = MethodType(replacement, node)
-    for cls, check in _CHECKED:
-        if isinstance(node, cls):
-            node.decode_content = _checked(node.decode_content, check)
 
 
 def _children(node: Any) -> list[Any]:
