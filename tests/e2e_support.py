@@ -55,12 +55,13 @@ class Served:
         *,
         trust: TrustSource | Iterable[TrustSource] | None = None,
         connect_to: Mapping[str, ConnectTarget] | None = None,
+        timeout: float = 10.0,
     ) -> HttpsTransport:
         """A blocking transport trusting this PKI's CI (or ``trust``)."""
         return HttpsTransport(
             trust=list(self.pki.ci_certificates) if trust is None else trust,
             connect_to=self.connect_to if connect_to is None else connect_to,
-            timeout=10,
+            timeout=timeout,
             trust_env=False,
             trace=self._record,
         )
@@ -75,11 +76,13 @@ class Served:
             trace=self._record,
         )
 
-    def client(self, reader: str, *, card_wait: float = 0.0) -> RspClient:
+    def client(
+        self, reader: str, *, card_wait: float = 0.0, http_timeout: float = 10.0
+    ) -> RspClient:
         """A blocking client: the card in PC/SC ``reader`` (allowed ``card_wait`` seconds to
         show up), this SM-DP+ over HTTPS."""
         card = PcscCardTransport(reader, timeout=CARD_TIMEOUT, card_wait=card_wait)
-        return RspClient(card, self.https())
+        return RspClient(card, self.https(timeout=http_timeout))
 
     async def async_client(self, reader: str, *, card_wait: float = 0.0) -> AsyncRspClient:
         """An async client: the card in PC/SC ``reader``, this SM-DP+ over HTTPS."""

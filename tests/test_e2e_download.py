@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
 from e2e_support import Served, serve
 from pcsc_support import PcscReaders
-from pyrsp.errors import DownloadDeclined, DownloadError, SmdpError
+from pyrsp.errors import (
+    DownloadDeclined,
+    DownloadError,
+    HttpTransportError,
+    ServerTimeoutError,
+    SmdpError,
+)
 from pyrsp.models import ProfileMetadata
 from pyrsp.protocol.download import DownloadResult
 from pyrsp.protocol.effects import Progress
@@ -251,6 +258,53 @@ async def test_async_failed_notification_is_delivered_later(
     assert result.notification is not None and not result.notification.sent
     assert later.ok and later.seq_number == result.notification.seq_number
     assert_installed_and_notified(served, card, result, code.matching_id, deliveries=3)
+
+
+@dataclass(frozen=True)
+class LinkFault:
+    """A connection failure injected at ES9+ ``step``, and what the client must make of it."""
+
+    fault: str
+    step: str
+    stage: str
+    cause: type[Exception]
+    cancel_reason: str
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        LinkFault(
+            "drop",
+            "getBoundProfilePackage",
+            "get_bound_profile_package",
+            HttpTransportError,
+            "undefinedReason",
+        ),
+        LinkFault(
+            "slow", "authenticateClient", "authenticate_client", ServerTimeoutError, "timeout"
+        ),
+    ],
+    ids=lambda link: link.fault,
+)
+def test_connection_failures_cancel_both_sides_then_retry(
+    served: Served, card: VirtualEuicc, pcsc_reader: PcscReaders, link: LinkFault
+) -> None:
+    code = served.smdp.add_order()
+    sessions = served.smdp.open_sessions
+    served.smdp.inject(link.fault, link.step, delay=1.0)
+    slot = pcsc_reader(card)
+    with served.client(slot.reader, http_timeout=0.5) as client:
+        with pytest.raises(DownloadError) as info:
+            client.download(code)
+        assert client.profiles() == [] and client.list_notifications() == []
+    assert (info.value.stage, type(info.value.__cause__)) == (link.stage, link.cause)
+    assert info.value.cancel_reason == link.cancel_reason
+    assert served.smdp.open_sessions == sessions, "the SM-DP+ session was cancelled"
+    assert served.smdp.order(code.matching_id).state is OrderState.RELEASED
+    with served.client(slot.reader) as client:
+        result = client.download(code)
+    assert_installed_and_notified(served, card, result, code.matching_id)
 
 
 @pytest.mark.xfail(
