@@ -137,3 +137,31 @@ def test_renew_replaces_and_deletes_and_is_idempotent(card: Path, server: Server
     )
     assert again["renewal"]["resumed"] and again["renewal"]["download"] is None
     assert (card / "journal").is_dir()
+
+
+def test_eUICC_rejecting_the_server_is_a_server_error(card: Path, server: Server) -> None:
+    server.smdp.inject("bad_signature", "authenticateClient")
+    result = run("profile", "download", server.order(), "--yes", *_v(card), *server.options)
+    assert result.exit_code == EXIT_SERVER
+    assert "invalidSignature" in result.stderr and "SM-DP+ operator" in result.stderr
+
+
+def test_renew_interrupted_then_rerun_finishes_with_one_download(
+    card: Path, server: Server
+) -> None:
+    old = run_json("renew", server.order(), "--yes", *_v(card), *server.options)
+    old_iccid = old["renewal"]["new_iccid"]
+    code = server.order(profile_name="Next")
+    args = ["renew", code, "--replace", old_iccid, "--delete-old", "--yes", *_v(card)]
+    server.smdp.inject("http500", "handleNotification", times=10)
+    first = run_json(*args, *server.options, code=EXIT_SERVER)
+    assert not first["complete"] and first["renewal"]["download"] is not None
+    assert len(VirtualEuicc.open(card).notifications) > 0
+    server.smdp.clear_faults()
+    second = run_json(*args, *server.options)
+    assert second["complete"] and second["renewal"]["resumed"]
+    assert second["renewal"]["download"] is None  # no second download of the order
+    (profile,) = VirtualEuicc.open(card).profiles
+    assert profile.profile_name == "Next"
+    assert VirtualEuicc.open(card).notifications == ()
+    assert {"disable", "enable", "delete"} <= {n.event for n in server.smdp.notifications}

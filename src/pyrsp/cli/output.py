@@ -74,6 +74,11 @@ _HINTS: list[tuple[type[BaseException], int, str]] = [
         EXIT_SERVER,
         "the SM-DP+ refused; check the activation code with your operator",
     ),
+    (
+        errors.ServerProtocolError,
+        EXIT_SERVER,
+        "the SM-DP+ sent a malformed answer; retry, and report it to its operator if it persists",
+    ),
     (errors.ServerError, EXIT_SERVER, "check the SM-DP+ address and your network, then retry"),
     (
         errors.ProtocolViolation,
@@ -100,9 +105,21 @@ _EUICC_HINTS = {
     "profileNotInEnabledState": "the profile is not enabled; see 'pyrsp profile list'",
     "disallowedByPolicy": "the profile's policy rules forbid this; ask its operator",
     "catBusy": "the card is busy; retry in a moment",
-    "ciPKUnknown": "the SM-DP+ uses a CI this eUICC does not trust",
     "nothingToDelete": "nothing to remove; see 'pyrsp notification list'",
 }
+
+#: eUICC answers to AuthenticateServer/PrepareDownload that blame the SM-DP+ (SGP.22 5.7.13-14).
+_SERVER_REJECTED = frozenset(
+    {
+        "invalidCertificate",
+        "invalidSignature",
+        "unsupportedCurve",
+        "invalidOid",
+        "euiccChallengeMismatch",
+        "ciPKUnknown",
+        "invalidTransactionId",
+    }
+)
 
 #: Set by ``pyrsp -v``: errors also show their cause chain and traceback.
 VERBOSE = False
@@ -119,8 +136,14 @@ def classify(error: BaseException) -> tuple[int, str]:
     ):
         code, hint = classify(error.__cause__)
         return code, hint
-    if isinstance(error, errors.EuiccError) and error.reason in _EUICC_HINTS:
-        return EXIT_CARD, _EUICC_HINTS[error.reason]
+    if isinstance(error, errors.EuiccError):
+        if error.reason in _SERVER_REJECTED:
+            return EXIT_SERVER, (
+                f"the eUICC rejected the SM-DP+ ({error.reason}): its credentials do not fit "
+                "this card; report it to the SM-DP+ operator"
+            )
+        if error.reason in _EUICC_HINTS:
+            return EXIT_CARD, _EUICC_HINTS[error.reason]
     for kind, code, hint in _HINTS:
         if isinstance(error, kind):
             return code, hint

@@ -1,0 +1,115 @@
+"""The CLI's error classification, hints and JSON rendering (pyrsp.cli.output)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+
+import pytest
+
+from pyrsp import errors
+from pyrsp.cli.output import (
+    EXIT_CARD,
+    EXIT_DECLINED,
+    EXIT_DOWNLOAD,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_SERVER,
+    EXIT_USAGE,
+    Declined,
+    Output,
+    classify,
+    to_jsonable,
+)
+
+
+def _caused(error: errors.DownloadError, cause: BaseException) -> errors.DownloadError:
+    error.__cause__ = cause
+    return error
+
+
+def _euicc(reason: str) -> errors.EuiccError:
+    return errors.EuiccError("x", function="F", code=1, reason=reason)
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "hint"),
+    [
+        (errors.NoReaderError("none"), EXIT_CARD, "pcscd"),
+        (errors.CardRemovedError("gone"), EXIT_CARD, "put the card back"),
+        (_euicc("iccidOrAidNotFound"), EXIT_CARD, "pyrsp profile list"),
+        (_euicc("profileNotInDisabledState"), EXIT_CARD, "disable the profile first"),
+        (_euicc("invalidSignature"), EXIT_SERVER, "rejected the SM-DP+"),
+        (errors.ApduError("sw", sw=0x6A88), EXIT_CARD, "eUICC"),
+        (errors.TlsError("untrusted"), EXIT_SERVER, "--trust"),
+        (errors.SmdpError("refused"), EXIT_SERVER, "activation code"),
+        (errors.ServerProtocolError("bad"), EXIT_SERVER, "malformed"),
+        (errors.HttpTransportError("refused"), EXIT_SERVER, "network"),
+        (errors.ProtocolViolation("wrong"), EXIT_SERVER, "broke the protocol"),
+        (errors.DownloadDeclined("no"), EXIT_DECLINED, "run again and accept"),
+        (Declined("no"), EXIT_DECLINED, "--yes"),
+        (errors.DownloadError("install"), EXIT_DOWNLOAD, "notification"),
+        (errors.ActivationCodeError("bad"), EXIT_USAGE, "LPA:1$"),
+        (errors.UsageError("bad"), EXIT_USAGE, "--help"),
+        (OSError("disk"), EXIT_ERROR, "path"),
+        (errors.CodecError("bad"), EXIT_ERROR, "-v"),
+    ],
+)
+def test_classify(error: BaseException, code: int, hint: str) -> None:
+    assert classify(error)[0] == code
+    assert hint in classify(error)[1]
+
+
+def test_a_download_error_is_classified_by_its_cause() -> None:
+    server = _caused(errors.DownloadError("x"), errors.SmdpError("8.2.7"))
+    assert classify(server)[0] == EXIT_SERVER
+    card = _caused(errors.DownloadError("x"), errors.CardRemovedError("gone"))
+    assert classify(card) == classify(errors.CardRemovedError("gone"))
+    other = _caused(errors.DownloadError("x"), errors.CodecError("bad"))
+    assert classify(other)[0] == EXIT_DOWNLOAD
+    declined = _caused(errors.DownloadDeclined("x"), errors.SmdpError("y"))
+    assert classify(declined)[0] == EXIT_DECLINED
+
+
+class _Colour(enum.Enum):
+    RED = "red"
+
+
+@dataclasses.dataclass
+class _Record:
+    raw: bytes
+    when: dt.datetime
+    colour: _Colour
+    items: tuple[int, ...]
+
+
+def test_to_jsonable() -> None:
+    record = _Record(b"\x01\xab", dt.datetime(2025, 1, 2, tzinfo=dt.UTC), _Colour.RED, (1, 2))
+    assert to_jsonable({"r": record, 3: {4}}) == {
+        "r": {"raw": "01AB", "when": "2025-01-02T00:00:00+00:00", "colour": "red", "items": [1, 2]},
+        "3": [4],
+    }
+
+
+def test_fail_writes_one_json_document(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        Output(json_mode=True).fail(errors.TlsError("not trusted"))
+    assert info.value.code == EXIT_SERVER
+    out, err = capsys.readouterr()
+    document = json.loads(out)
+    assert document["error"] == "TlsError" and document["exit_code"] == EXIT_SERVER
+    assert err == ""
+
+
+def test_errors_reported_human_and_interrupt(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info, Output().errors_reported():
+        raise errors.CardRemovedError("the card went away")
+    assert info.value.code == EXIT_CARD
+    assert capsys.readouterr().err == (
+        "error: the card went away\nhint: put the card back and run the command again\n"
+    )
+    with pytest.raises(SystemExit) as info, Output().errors_reported():
+        raise KeyboardInterrupt
+    assert info.value.code == EXIT_INTERRUPTED
