@@ -44,6 +44,8 @@ MESSAGE_TYPES = [
     "GetBoundProfilePackageRequest", "GetBoundProfilePackageResponse", "HandleNotification",
     "CancelSessionRequestEs9", "CancelSessionResponseEs9",
     "RemoteProfileProvisioningRequest", "RemoteProfileProvisioningResponse",
+    "UpdateMetadataRequest", "LpaeActivationRequest", "LpaeActivationResponse",
+    "ISDRProprietaryApplicationTemplate", "AuthenticateClientResponseEs11",
 ]  # fmt: skip
 
 # A tag no type of the schema uses: PRIVATE 5, primitive.

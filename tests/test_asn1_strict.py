@@ -112,11 +112,29 @@ def test_unknown_type_name_is_a_usage_error() -> None:
 
 
 def test_test_smdp_oid_round_trips() -> None:
-    # 2.999.10: first subidentifier 2*40 + 999 = 1079 = 0x437 -> 88 37, then 0A.
+    # 2.999.10: first subidentifier 2*40 + 999 = 1079 = 0x437 -> 88 37, then 0A; the members
+    # of EuiccCancelSessionSigned carry automatic tags 80, 81, 82.
     value = {"transactionId": b"\x01", "smdpOid": "2.999.10", "reason": 0}
     der = asn1.encode("EuiccCancelSessionSigned", value)
-    assert der == bytes.fromhex("300B 800101 0603 88370A 020100".replace(" ", ""))
+    assert der == bytes.fromhex("300B 800101 8103 88370A 820100".replace(" ", ""))
     assert asn1.decode("EuiccCancelSessionSigned", der) == value
+
+
+def test_test_smdp_oid_in_an_installation_result() -> None:
+    # ProfileInstallationResultData carries smdpOid as a universal OID (06 03 88 37 0A).
+    data = {
+        "transactionId": bytes(16),
+        "notificationMetadata": {
+            "seqNumber": 0,
+            "profileManagementOperation": (b"\x80", 1),
+            "notificationAddress": "testsmdpplus1.example.com",
+        },
+        "smdpOid": "2.999.10",
+        "finalResult": ("errorResult", {"bppCommandId": 1, "errorReason": 8}),
+    }
+    der = asn1.encode("ProfileInstallationResultData", data)
+    assert bytes.fromhex("060388370A") in der
+    assert asn1.decode("ProfileInstallationResultData", der)["smdpOid"] == "2.999.10"
 
 
 @pytest.mark.parametrize(

@@ -108,6 +108,27 @@ VECTORS: list[tuple[str, str, Any]] = [
     ),
     # NotificationSentRequest (BF30) for seqNumber 0: [0] INTEGER -> 80 01 00.
     ("NotificationSentRequest", "BF30 03 80 01 00", {"seqNumber": 0}),
+    # NotificationMetadata (BF2F) of an install: seqNumber 80 01 00; the event is a BIT STRING
+    # [1] with one bit (notificationInstall) -> 81 02 07 80 (7 unused bits); the address is an
+    # untagged UTF8String 0C 19 (25 characters); iccid 5A 0A. 3 + 4 + 27 + 12 = 46 = 0x2E.
+    (
+        "NotificationMetadata",
+        "BF2F 2E 800100 81020780 0C19 74657374736D6470706C7573312E6578616D706C652E636F6D"
+        " 5A0A 984474560000214251F8",
+        {
+            "seqNumber": 0,
+            "profileManagementOperation": (b"\x80", 1),
+            "notificationAddress": "testsmdpplus1.example.com",
+            "iccid": ICCID_DIGITS_19,
+        },
+    ),
+    # ConfigureISDPRequest (BF24) with the test SM-DP+ OID: dpProprietaryData [24] (B8)
+    # holding dpOid [0] (80) 03 88 37 0A (2.999.10: 2 * 40 + 999 = 0x437 -> 88 37).
+    (
+        "ConfigureISDPRequest",
+        "BF24 07 B8 05 80 03 88370A",
+        {"dpProprietaryData": {"dpOid": "2.999.10"}},
+    ),
 ]
 
 
