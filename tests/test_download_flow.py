@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pyrsp import asn1, tlv
 from pyrsp.activation_code import ActivationCode
@@ -484,3 +487,56 @@ def test_ppr_allowed_rules() -> None:
     assert not ppr_allowed("ppr2", owner, [two_digit])
     assert not ppr_allowed("ppr1", OperatorId(mcc_mnc="262010"), [two_digit])
     assert not ppr_allowed("ppr1", None, [two_digit])
+
+
+# --- hostile answers: the flow ends in a DownloadError, never anything else -------------------
+
+
+class MutatingDriver(Driver):
+    """Corrupts the answer to the ``target``-th card or server exchange."""
+
+    target: int = 0
+    mutate: Any = None
+    exchanges: int = 0
+
+    def _answer(self, effect: Any) -> Any:
+        answer = super()._answer(effect)
+        if isinstance(answer, bytes | HttpResponse):
+            self.exchanges += 1
+            if self.exchanges == self.target:
+                if isinstance(answer, HttpResponse):
+                    return HttpResponse(answer.status, self.mutate(answer.body), answer.headers)
+                return self.mutate(answer[:-2]) + answer[-2:]
+        return answer
+
+
+def corruption(data: st.DataObject) -> Any:
+    kind = data.draw(st.sampled_from(["flip", "truncate", "replace", "extend"]))
+    position = data.draw(st.integers(min_value=0, max_value=4000))
+    value = data.draw(st.integers(min_value=0, max_value=255))
+    noise = data.draw(st.binary(max_size=8))
+
+    def mutate(body: bytes) -> bytes:
+        at = position % (len(body) or 1)
+        if kind == "flip" and body:
+            return body[:at] + bytes([body[at] ^ (value or 1)]) + body[at + 1 :]
+        if kind == "truncate":
+            return body[:at]
+        if kind == "replace":
+            return noise
+        return body + noise
+
+    return mutate
+
+
+@pytest.mark.fuzz
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_corrupted_answer_ends_in_download_error_or_success(data: st.DataObject) -> None:
+    base = setup(cc_required=data.draw(st.booleans()))
+    driver = MutatingDriver(base.card, base.server, code="1234")
+    driver.target = data.draw(st.integers(min_value=1, max_value=20))
+    driver.mutate = corruption(data)
+    with contextlib.suppress(DownloadError):
+        driver.run(download(AC, CONFIG))
+    assert driver.exchanges >= min(driver.target, 10), "the corruption was applied"
