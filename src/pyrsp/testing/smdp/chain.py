@@ -12,10 +12,13 @@ checks each eUICC's signatures once; validity is still checked against ``now`` e
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.utils import CryptographyDeprecationWarning
 
 from pyrsp.crypto.certificates import (
     authority_key_id,
@@ -27,7 +30,7 @@ from pyrsp.crypto.certificates import (
 from pyrsp.errors import CertificateError
 from pyrsp.testing.smdp import codes
 
-__all__ = ["ChainCache", "check_euicc_chain"]
+__all__ = ["ChainCache", "check_euicc_chain", "load_checked"]
 
 _CACHE_SIZE = 4096
 
@@ -81,8 +84,8 @@ def check_euicc_chain(
 
 
 def _verify(euicc_der: bytes, eum_der: bytes, ci: x509.Certificate) -> _Verified:
-    eum = _load(eum_der, codes.EUM_CERT_INVALID, "eumCertificate")
-    euicc = _load(euicc_der, codes.EUICC_CERT_INVALID, "euiccCertificate")
+    eum = load_checked(eum_der, codes.EUM_CERT_INVALID, "eumCertificate")
+    euicc = load_checked(euicc_der, codes.EUICC_CERT_INVALID, "euiccCertificate")
     expected, found = subject_key_id(ci), authority_key_id(eum)
     if found != expected:
         shown = found.hex() if found is not None else "no key id"
@@ -99,8 +102,16 @@ def _verify(euicc_der: bytes, eum_der: bytes, ci: x509.Certificate) -> _Verified
     return _Verified(euicc, eid, eum)
 
 
-def _load(der: bytes, code: codes.Code, name: str) -> x509.Certificate:
+def load_checked(der: bytes, code: codes.Code, name: str) -> x509.Certificate:
+    """Load and fully parse a certificate (``cryptography`` parses names, extensions and the key
+    lazily, so a malformed one would otherwise fail later, deep in a check)."""
     try:
-        return load_certificate(der)
-    except CertificateError as exc:
+        with warnings.catch_warnings():
+            # e.g. a serial number that is not positive: refused, not loaded with a warning
+            warnings.simplefilter("error", CryptographyDeprecationWarning)
+            certificate = load_certificate(der)
+            _ = (certificate.subject, certificate.issuer, list(certificate.extensions))
+            _ = certificate.public_key()
+        return certificate
+    except (CertificateError, ValueError, UnsupportedAlgorithm, Warning) as exc:
         raise codes.refuse(code, f"{name} does not parse: {exc}") from exc

@@ -13,12 +13,12 @@ from typing import Any
 from cryptography import x509
 
 from pyrsp import tlv
-from pyrsp.crypto.certificates import authority_key_id, load_certificate
-from pyrsp.errors import CodecError, PyrspError, SmdpError
+from pyrsp.crypto.certificates import authority_key_id
+from pyrsp.errors import CodecError, PyrspError, SmdpError, TlvError
 from pyrsp.models.identifiers import iccid_from_bytes
 from pyrsp.testing.smdp import codes
 from pyrsp.testing.smdp.authenticate import parts, verify_euicc_signature
-from pyrsp.testing.smdp.chain import check_euicc_chain
+from pyrsp.testing.smdp.chain import check_euicc_chain, load_checked
 from pyrsp.testing.smdp.es9 import Request, decode
 from pyrsp.testing.smdp.orders import Order, OrderState
 from pyrsp.testing.smdp.state import ReceivedNotification, ServerState
@@ -91,14 +91,17 @@ def _other_notification(
     state: ServerState, der: bytes, value: dict[str, Any]
 ) -> ReceivedNotification:
     metadata = value["tbsOtherNotification"]
-    tbs_der, signature_tlv, euicc_der, eum_der = parts_of_sequence(der)
+    members = parts_of_sequence(der)
+    if len(members) < 4:
+        raise codes.refuse(codes.INVALID_PARAMETER, "expected certificates in the notification")
+    tbs_der, signature_tlv, euicc_der, eum_der = members[:4]
     problem = ""
     eid: str | None = None
     try:
         ci = _ci_for(state, eum_der)
         euicc, eid = check_euicc_chain(euicc_der, eum_der, ci, state.clock(), state.chains)
         verify_euicc_signature(euicc, tbs_der, signature_tlv, "euiccNotificationSignature")
-    except PyrspError as exc:
+    except (PyrspError, ValueError) as exc:  # ValueError: a certificate that does not parse
         problem = str(exc)
     return ReceivedNotification(
         event=_event(metadata["profileManagementOperation"]),
@@ -118,8 +121,22 @@ def _other_notification(
 
 
 def parts_of_sequence(der: bytes) -> list[bytes]:
-    """The exact bytes of the members of a SEQUENCE TLV."""
-    return [child.raw for child in tlv.parse(der).children()]
+    """The exact bytes of the members of a notification's TLV (a refusal if malformed)."""
+    try:
+        members = [child.raw for child in tlv.parse(der).children()]
+    except TlvError as exc:
+        raise codes.refuse(
+            codes.INVALID_PARAMETER,
+            f"pendingNotification is not well-formed BER-TLV: {exc}",
+            subject_identifier="pendingNotification",
+        ) from exc
+    if len(members) < 2:
+        raise codes.refuse(
+            codes.INVALID_PARAMETER,
+            f"expected signed data and a signature in pendingNotification, got {len(members)}",
+            subject_identifier="pendingNotification",
+        )
+    return members
 
 
 def _members(der: bytes) -> tuple[bytes, bytes]:
@@ -128,7 +145,8 @@ def _members(der: bytes) -> tuple[bytes, bytes]:
 
 
 def _ci_for(state: ServerState, eum_der: bytes) -> x509.Certificate:
-    key_id = authority_key_id(load_certificate(eum_der)) or b""
+    eum = load_checked(eum_der, codes.EUM_CERT_INVALID, "eumCertificate")
+    key_id = authority_key_id(eum) or b""
     ci = state.credentials.ci_for(key_id)
     if ci is None:
         raise codes.refuse(codes.CI_PKID_UNKNOWN, f"no CI with key id {key_id.hex()}")
