@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gzip
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -174,6 +175,7 @@ def _pb_credential(cert: Callable[[World, dict[str, TestPki]], Any]) -> Arm:
     return _with(make)
 
 
+SPA = "undefinedReason"  # the cancel reason for a malformed answer mid-session
 CARD_AUTH = "authenticate_server"
 CARD_PREPARE = "prepare_download"
 
@@ -505,10 +507,22 @@ def _deep_json(reply: Reply) -> Reply:
     return Reply(200, JSON_HEADERS, b"[" * 200_000 + b"]" * 200_000)
 
 
-def _oversized(world: World, others: dict[str, TestPki]) -> None:
+def _small_limit(world: World) -> None:
     world.http = lambda: HttpsTransport(
         transport=world.hostile.transport(), max_response_bytes=64 * 1024
     )
+
+
+def _gzip_bomb(world: World, others: dict[str, TestPki]) -> None:
+    """8 MiB of JSON whitespace in 8 KiB of gzip: the limit counts decoded bytes."""
+    _small_limit(world)
+    headers = {**JSON_HEADERS, "content-encoding": "gzip"}
+    bomb = gzip.compress(b" " * (8 << 20) + b"{}")
+    world.hostile.rewrite = replace(AC, raw_reply(200, bomb, headers))
+
+
+def _oversized(world: World, others: dict[str, TestPki]) -> None:
+    _small_limit(world)
 
     def pad(doc: dict[str, Any], request: dict[str, Any]) -> None:
         doc["padding"] = "A" * (1 << 20)
@@ -523,7 +537,7 @@ def _status(value: str) -> Callable[[dict[str, Any], dict[str, Any]], None]:
     return edit
 
 
-SPA = "undefinedReason"  # the cancel reason for a malformed answer mid-session
+NOT_A_CERTIFICATE = b"\x30\x03\x02\x01\x00"  # one whole SEQUENCE TLV, not an X.509 certificate
 HTTP = [
     Case(
         "http_500_html_at_initiate_authentication",
@@ -621,6 +635,26 @@ HTTP = [
         "connection_dropped_at_get_bpp",
         _fault(FaultKind.DROP, GBPP),
         Expect(HttpTransportError, "get_bound_profile_package", SPA),
+    ),
+    Case(
+        "gzip_bomb",
+        _gzip_bomb,
+        Expect(ServerProtocolError, "authenticate_client", SPA, "at most 65536 bytes"),
+    ),
+    Case(
+        "json_not_utf8",
+        _rewrite(replace(IA, raw_reply(200, b'{"header": "\xff\xfe"}'))),
+        Expect(ServerProtocolError, CHECKS, detail="JSON object"),
+    ),
+    Case(
+        "transaction_id_too_long",
+        _rewrite(on(IA, lambda doc, req: doc.update(transactionId="AB" * 32))),
+        Expect(ServerProtocolError, CHECKS, detail="1 to 16 bytes"),
+    ),
+    Case(
+        "server_certificate_not_a_certificate",
+        _rewrite(on(IA, lambda doc, req: doc.update(serverCertificate=b64(NOT_A_CERTIFICATE)))),
+        Expect(EuiccError, CARD_AUTH, detail="invalidCertificate"),
     ),
     Case(
         "oversized_response",
@@ -760,8 +794,8 @@ def _check_cancellation(world: World, error: DownloadError, expect: Expect) -> N
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_hostile_smdp_is_refused(case: Case, pki: TestPki, others: dict[str, TestPki]) -> None:
     world = World.make(pki, seed=SEED)
-    ac = world.smdp.add_order(**ORDER)
     case.arm(world, others)
+    ac = world.smdp.add_order(**ORDER)
     world.watched.apdus.clear()
     world.hostile.calls.clear()
     try:
