@@ -30,17 +30,28 @@ from pyrsp.protocol.session import open_isdr
 from pyrsp.testing.euicc import VirtualEuicc
 from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import FaultKind, OrderState, TestSmdp
+from pyrsp.transports.base import HttpTransport
+from pyrsp.transports.http import HttpsTransport
 from test_smdp_support import NOW, shared_pki
 
 
-def run(flow: Flow[Any], card: VirtualEuicc, smdp: TestSmdp, code: str | None = None) -> Any:
-    """Answer each effect: APDUs to the card, POSTs to the server, consent yes, ``code``."""
+def run(
+    flow: Flow[Any],
+    card: VirtualEuicc,
+    smdp: TestSmdp,
+    code: str | None = None,
+    http: HttpTransport | None = None,
+) -> Any:
+    """Answer each effect: APDUs to the card, POSTs to the server (or ``http``), consent yes,
+    ``code`` when asked."""
     answer: Any = None
     try:
         while True:
             effect = flow.send(answer)
             if isinstance(effect, Transmit):
                 answer = card.transmit(effect.apdu)
+            elif isinstance(effect, HttpPost) and http is not None:
+                answer = http.post(effect.address, effect.path, effect.body, effect.headers)
             elif isinstance(effect, HttpPost):
                 status, headers, body = smdp.handle(effect.path, effect.body)
                 answer = HttpResponse(status, body, headers)
@@ -55,9 +66,15 @@ def run(flow: Flow[Any], card: VirtualEuicc, smdp: TestSmdp, code: str | None = 
         return stop.value
 
 
-def install(card: VirtualEuicc, smdp: TestSmdp, ac: ActivationCode, code: str | None = None) -> Any:
+def install(
+    card: VirtualEuicc,
+    smdp: TestSmdp,
+    ac: ActivationCode,
+    code: str | None = None,
+    http: HttpTransport | None = None,
+) -> Any:
     session = run(open_isdr(), card, smdp)
-    return run(download(ac, ApduConfig(channel=session.channel)), card, smdp, code)
+    return run(download(ac, ApduConfig(channel=session.channel)), card, smdp, code, http)
 
 
 @pytest.mark.parametrize("curve", [Curve.NIST, Curve.BRAINPOOL])
@@ -131,3 +148,18 @@ def test_retry_after_the_lpa_died_with_the_bpp_in_hand() -> None:
     order = smdp.order(ac.matching_id)
     assert order.state is OrderState.INSTALLED
     assert order.history == [OrderState.RELEASED, OrderState.DOWNLOADED]  # bound only once
+
+
+def test_download_over_real_https() -> None:
+    pki = shared_pki()
+    card = VirtualEuicc(pki, rng=random.Random(1))
+    smdp = TestSmdp(pki, rng=2, now=NOW)
+    ac = smdp.add_order()
+    with smdp.serve_https() as url:
+        port = int(url.rsplit(":", 1)[1])
+        connect = {smdp.address: ("127.0.0.1", port)}
+        with HttpsTransport(trust=[pki.ci.der], connect_to=connect) as http:
+            result = install(card, smdp, ac, http=http)
+    assert result.iccid == smdp.order(ac.matching_id).iccid
+    assert smdp.order(ac.matching_id).state is OrderState.INSTALLED
+    assert [n.verified for n in smdp.notifications] == [True]
