@@ -298,6 +298,15 @@ def test_metadata_mismatch_cancels_before_loading() -> None:
     assert driver.card.loaded == []
 
 
+def test_metadata_encoded_differently_but_equal_is_accepted() -> None:
+    driver = setup()
+    explicit_default = tlv.build(0xBF25, tlv.parse(profile_metadata()).value + b"\x95\x01\x02")
+    driver.server.answers["getBoundProfilePackage"] = bpp_ok(
+        bound_profile_package(explicit_default)
+    )
+    assert run(driver).install.success
+
+
 def test_unreadable_bpp_metadata_is_a_load_error() -> None:
     driver = setup()
     parts = tlv.parse(bound_profile_package()).children()

@@ -439,7 +439,8 @@ def _profile_metadata(der: bytes) -> ProfileMetadata:
 
 def check_bpp_metadata(bpp: bytes, profile_metadata: bytes) -> None:
     """The BPP's StoreMetadata (its ``88`` segments, MAC-only) must say what ``profile_metadata``
-    (from authenticateClient) said (SGP.22 section 3.1.3.3).
+    (from authenticateClient) said (SGP.22 section 3.1.3.3): the same bytes, or failing that
+    the same decoded values (an SM-DP+ may encode the two differently).
 
     Raises :class:`ProtocolViolation`: a subclass for a mismatch (CancelSession
     ``metadataMismatch``), the base class for a BPP whose StoreMetadata cannot be read.
@@ -447,9 +448,9 @@ def check_bpp_metadata(bpp: bytes, profile_metadata: bytes) -> None:
     try:
         segments = tlv.parse(bpp).require(0xA1).children()
         stored = b"".join(seg.value[:-_MAC_SIZE] for seg in segments if seg.tag == 0x88)
-        same = asn1.decode("StoreMetadataRequest", stored) == asn1.decode(
-            "StoreMetadataRequest", profile_metadata
-        )
+        same = stored == profile_metadata or asn1.decode(
+            "StoreMetadataRequest", stored
+        ) == asn1.decode("StoreMetadataRequest", profile_metadata)
     except CodecError as exc:
         raise ProtocolViolation(f"BPP: cannot read its StoreMetadata (A1/88): {exc}") from exc
     if not same:
