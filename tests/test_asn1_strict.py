@@ -43,6 +43,12 @@ def test_untagged_choice_rejects_an_unknown_alternative() -> None:
         asn1.decode("PendingNotification", bytes.fromhex("A000"))
 
 
+def test_tagged_choice_rejects_an_unknown_alternative() -> None:
+    # ProfileInfoListResponse (BF2D) holds A0 (the list) or 81 (an error), not 82.
+    with pytest.raises(CodecError, match="81, A0, but got 82"):
+        asn1.decode("ProfileInfoListResponse", bytes.fromhex("BF2D03820100"))
+
+
 def test_nested_failure_reports_the_path() -> None:
     # EUICCInfo1 whose verification list holds an INTEGER where a key id belongs (asn1tools
     # alone loops forever on this, appending to the list).

@@ -68,12 +68,19 @@ def _compile() -> _Schema:
     _fixes.apply(each.type for module in modules.values() for each in module.values())
     types = _by_name(modules)
     choice_tags = {
-        name: frozenset(bytes(tag) for tag in compiled.type.tag_to_member)
-        for name, compiled in types.items()
-        if isinstance(compiled.type, ber.Choice)
+        name: frozenset(bytes(tag) for tag in choice.tag_to_member)
+        for name, choice in ((name, _outer_choice(c.type, ber)) for name, c in types.items())
+        if choice is not None
     }
     names = tuple(sorted(parsed[MODULE]["types"]))
     return _Schema(parsed, types, names, choice_tags)
+
+
+def _outer_choice(node: Any, ber: Any) -> Any:
+    """The CHOICE a top-level type is, possibly under an explicit tag, else None."""
+    if isinstance(node, ber.ExplicitTag):
+        node = node.inner
+    return node if isinstance(node, ber.Choice) else None
 
 
 def _by_name(modules: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -168,8 +175,8 @@ def decode_with_length(type_name: str, der: bytes) -> tuple[Any, int]:
         raise _decode_error(type_name, error) from error
     if value == (None, None) and type_name in _load().choice_tags:
         raise CodecError(
-            f"cannot decode {type_name}: expected one of the tags "
-            f"{_format_tags(type_name)}, but got {_first_tag(der)}",
+            f"cannot decode {type_name}: expected an alternative tagged "
+            f"{_format_tags(type_name)}, but got {_alternative_tag(der, compiled.type)}",
             type_name=type_name,
         )
     return value, length
@@ -200,12 +207,19 @@ def _format_tags(type_name: str) -> str:
     return ", ".join(tag.hex().upper() for tag in tags)
 
 
-def _first_tag(der: bytes) -> str:
-    if not der:
-        return "no data"
-    end = 1
-    if der[0] & 0x1F == 0x1F:
-        while end < len(der) and der[end] & 0x80:
+def _alternative_tag(der: bytes, node: Any) -> str:
+    """The tag of the CHOICE alternative in ``der`` (inside the explicit tag, if any)."""
+    offset = 0
+    if getattr(node, "inner", None) is not None:  # skip the explicit tag and its length
+        offset = _skip_tag(der, 0)
+        offset += 1 + (der[offset] & 0x7F if der[offset] & 0x80 else 0)
+    return der[offset : _skip_tag(der, offset)].hex().upper()
+
+
+def _skip_tag(der: bytes, offset: int) -> int:
+    end = offset + 1
+    if der[offset] & 0x1F == 0x1F:
+        while der[end] & 0x80:
             end += 1
         end += 1
-    return der[:end].hex().upper()
+    return end
