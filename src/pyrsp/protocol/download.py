@@ -8,16 +8,22 @@ to decline) and ``Progress`` (answer ``None``); it returns a :class:`DownloadRes
 Steps: GetEUICCChallenge and GetEUICCInfo1 -> initiateAuthentication (the LPA checks that
 serverSigned1 names the address it asked, echoes its challenge and the transactionId) ->
 AuthenticateServer (ctxParams1: matching ID and DeviceInfo) -> authenticateClient (smdpSigned2
-must carry the same transactionId) -> consent -> confirmation code if ``ccRequiredFlag`` ->
-PrepareDownload (hashCc) -> getBoundProfilePackage -> the BPP's StoreMetadata checked against
-the metadata consented to -> LoadBoundProfilePackage piece by piece -> the
-ProfileInstallationResult sent with handleNotification, and removed from the eUICC only once
-the SM-DP+ accepted it.
+must carry the same transactionId) -> profile policy rules checked against the eUICC's RAT
+(GetRAT, only for a profile with ppr1/ppr2) -> consent -> confirmation code if
+``ccRequiredFlag`` -> PrepareDownload (hashCc) -> getBoundProfilePackage -> the BPP's
+StoreMetadata checked against the metadata consented to -> LoadBoundProfilePackage piece by
+piece -> the ProfileInstallationResult sent with handleNotification, and removed from the
+eUICC only once the SM-DP+ accepted it.
 
 Failures raise :class:`~pyrsp.errors.DownloadError` (``stage``, ``cancel_reason``), or
 :class:`~pyrsp.errors.DownloadDeclined` when the user declined, ``from`` the original error.
+The stages, in order: ``initiate_authentication``, ``authenticate_server``,
+``authenticate_client``, ``profile_policy``, ``consent``, ``confirmation_code``,
+``prepare_download``, ``get_bound_profile_package``, ``load_bpp``, ``install``; each is also
+announced as ``Progress(stage)`` when it starts.
+
 Once the eUICC holds a session, a failure first cancels it: ES10b CancelSession with the reason
-(``endUserRejection``, ``postponed``, ``timeout``, ``metadataMismatch``,
+(``endUserRejection``, ``postponed``, ``timeout``, ``pprNotAllowed``, ``metadataMismatch``,
 ``loadBppExecutionError``, ``undefinedReason``), then ES9+ cancelSession with the eUICC's signed
 answer (skipped when the SM-DP+ itself reported the failure). When the eUICC rejects
 AuthenticateServer or PrepareDownload, its error goes to the SM-DP+ instead and the eUICC
