@@ -26,9 +26,9 @@ from pyrsp.testing.smdp.state import ReceivedNotification, ServerState
 __all__ = ["cancel_session", "handle_notification"]
 
 _EVENTS = ("install", "enable", "disable", "delete")
-_RETRIABLE_REASONS = frozenset(
-    {1, 2, 5, 127}
-)  # postponed, timeout, loadBppExecutionError, undefined
+# CancelSessionReason values after which the order stays downloadable: postponed, timeout,
+# loadBppExecutionError, undefinedReason (endUserRejection, pprNotAllowed, metadataMismatch end it).
+_RETRIABLE_REASONS = frozenset({1, 2, 5, 127})
 
 
 def handle_notification(state: ServerState, request: Request) -> None:

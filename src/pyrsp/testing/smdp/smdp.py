@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -50,6 +51,8 @@ from pyrsp.testing.smdp.session import Step
 from pyrsp.testing.smdp.state import ReceivedNotification, ServerState
 
 __all__ = ["TestSmdp"]
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[ServerState, es9.Request], Mapping[str, Any] | None]
 
@@ -235,6 +238,7 @@ class TestSmdp:
             request = es9.Request(body)
             result = handler(self._state, request)
         except SmdpError as exc:
+            log.info("%s refused: %s", name, exc)
             self._end_session(name, request)
             return Reply(200, es9.json_headers(), es9.failure_body(exc))
         if result is None:
