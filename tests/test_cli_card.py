@@ -146,3 +146,14 @@ def test_json_mode_prints_exactly_one_document(card: Path) -> None:
     result = run("profile", "list", "--virtual", str(card), "--json")
     assert json.loads(result.stdout) == []
     assert result.stderr == ""
+
+
+def test_verbose_shows_the_traceback(card: Path) -> None:
+    from pyrsp.cli import output
+
+    try:
+        result = run("-v", "profile", "enable", "8949449999999999999", "--virtual", str(card))
+    finally:
+        output.VERBOSE = False
+    assert result.exit_code == EXIT_CARD
+    assert "Traceback" in result.stderr and "EuiccError" in result.stderr

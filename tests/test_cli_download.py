@@ -4,6 +4,7 @@ declined downloads, SM-DP+ refusals, unreachable and untrusted servers."""
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -165,3 +166,11 @@ def test_renew_interrupted_then_rerun_finishes_with_one_download(
     assert profile.profile_name == "Next"
     assert VirtualEuicc.open(card).notifications == ()
     assert {"disable", "enable", "delete"} <= {n.event for n in server.smdp.notifications}
+
+
+def test_json_download_still_asks_on_stderr(card: Path, server: Server) -> None:
+    result = run("profile", "download", server.order(), "--json", *_v(card), *server.options,
+                 input="y\n")  # fmt: skip
+    assert result.exit_code == EXIT_OK, result.stderr
+    assert "Install it?" in result.stderr
+    assert json.loads(result.stdout)["install"]["success"]

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import typer
 
 from pyrsp.cli.options import JsonOption, ReaderOption, VirtualOption
 from pyrsp.cli.output import Output
-
-if TYPE_CHECKING:
-    from rich.table import Table
 
 app = typer.Typer(help="The eUICC itself: identity, versions, memory, trust.", no_args_is_help=True)
 
@@ -29,12 +26,11 @@ def info(
             "euicc_info2": client.euicc_info2(),
             "configured_addresses": client.configured_addresses(),
         }
-    out.result(data, lambda: out.console.print(_table(data)))
+    out.result(data, lambda: typer.echo(_lines(data)))
 
 
-def _table(data: dict[str, Any]) -> Table:
-    from rich.table import Table
-
+def _lines(data: dict[str, Any]) -> str:
+    """Name/value lines (plain text: drawing a rich table would double the start-up cost)."""
     info2, addresses = data["euicc_info2"], data["configured_addresses"]
     resource = info2.ext_card_resource
     rows = [
@@ -49,17 +45,12 @@ def _table(data: dict[str, Any]) -> Table:
         ("free non-volatile memory", _bytes(resource.free_non_volatile_memory)),
         ("free volatile memory", _bytes(resource.free_volatile_memory)),
         ("installed applications", resource.installed_applications),
-        ("CI keys (verification)", "\n".join(info2.ci_pkids_for_verification)),
-        ("CI keys (signing)", "\n".join(info2.ci_pkids_for_signing)),
+        ("CI keys (verification)", ", ".join(info2.ci_pkids_for_verification)),
+        ("CI keys (signing)", ", ".join(info2.ci_pkids_for_signing)),
         ("default SM-DP+", addresses.default_dp_address),
         ("root SM-DS", addresses.root_ds_address),
     ]
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
-    for name, value in rows:
-        table.add_row(name, "-" if value in (None, "") else str(value))
-    return table
+    return "\n".join(f"{name:25} {'-' if value in (None, '') else value}" for name, value in rows)
 
 
 def _bytes(count: int | None) -> str | None:
