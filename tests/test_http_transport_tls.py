@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from pyrsp.errors import ServerTimeoutError, TlsError, UsageError
+from pyrsp.errors import HttpTransportError, ServerTimeoutError, TlsError, UsageError
 from pyrsp.transports.http import (
     AsyncHttpsTransport,
     HttpsTransport,
@@ -274,3 +274,25 @@ def test_pem_bundle_bytes_load_every_certificate(pki: Pki) -> None:
         c.public_bytes(serialization.Encoding.PEM) for c in (pki.root, pki.other_root)
     )
     assert len(load_trust_roots(bundle)) == 2
+
+
+def test_proxy_is_used_the_httpx_way() -> None:
+    seen: list[bytes] = []
+
+    def proxy(listener: socket.socket) -> None:
+        connection, _ = listener.accept()
+        with connection:
+            seen.append(connection.recv(4096))
+            connection.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        thread = threading.Thread(target=proxy, args=(listener,), daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        http = HttpsTransport(insecure=True, proxy=url, trust_env=False, timeout=5)
+        with pytest.raises(HttpTransportError, match="ProxyError"):
+            post(http)
+        thread.join(5)
+    assert seen and seen[0].startswith(f"CONNECT {ADDRESS}:443 ".encode())
