@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -352,6 +353,8 @@ def _configure(
 class HttpsTransport:
     """A blocking ES9+ HTTP transport on ``httpx.Client`` (implements ``HttpTransport``).
 
+    Safe to share between threads, as ``httpx.Client`` is.
+
     ``trust``: the CI roots (certificate objects, DER/PEM bytes, files or a directory).
     ``use_system_store``: trust the system store too. ``insecure``: verify nothing.
     ``allow_http``: permit ``http://`` base URLs in ``connect_to``. ``connect_to``: address ->
@@ -390,15 +393,17 @@ class HttpsTransport:
         )
         self._transport = transport
         self._clients: dict[str, httpx.Client] = {}
+        self._lock = threading.Lock()
 
     def _client(self, sni: str) -> httpx.Client:
         import httpx
 
-        client = self._clients.get(sni)
-        if client is None:
-            client = httpx.Client(transport=self._transport, **self._kwargs)
-            self._clients[sni] = client
-        return client
+        with self._lock:
+            client = self._clients.get(sni)
+            if client is None:
+                client = httpx.Client(transport=self._transport, **self._kwargs)
+                self._clients[sni] = client
+            return client
 
     def post(
         self, address: str, path: str, body: bytes, headers: Mapping[str, str]
@@ -441,7 +446,8 @@ class HttpsTransport:
 
     def close(self) -> None:
         """Close every pooled connection. Safe to call twice."""
-        clients, self._clients = self._clients, {}
+        with self._lock:
+            clients, self._clients = self._clients, {}
         for client in clients.values():
             client.close()
 
