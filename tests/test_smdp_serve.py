@@ -11,7 +11,7 @@ import anyio
 import httpx
 import pytest
 
-from pyrsp.errors import HttpTransportError, TlsError
+from pyrsp.errors import HttpTransportError, TlsError, UsageError
 from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import FaultKind, TestSmdp
 from pyrsp.transports.base import AsyncHttpTransport, HttpTransport
@@ -152,3 +152,18 @@ def test_pyrsp_http_transport_sync_and_async(smdp: TestSmdp, pki: TestPki) -> No
     smdp.inject(FaultKind.DROP, "initiateAuthentication")
     with pytest.raises(HttpTransportError, match="dropped"):
         transport.post(smdp.address, path, b"{}", HEADERS)
+
+
+def test_port_in_use_is_a_usage_error(served: str, smdp: TestSmdp) -> None:
+    port = int(served.rsplit(":", 1)[1])
+    with pytest.raises(UsageError, match="cannot listen"), smdp.serve_https(port=port):
+        pass
+
+
+def test_no_tls_credentials_no_https(pki: TestPki) -> None:
+    from pyrsp.testing.smdp import Credentials
+
+    full = Credentials.from_pkis([pki])
+    bare = Credentials(address=full.address, oid=full.oid, signing_sets=full.signing_sets)
+    with pytest.raises(UsageError, match="no TLS"), TestSmdp(credentials=bare).serve_https():
+        pass

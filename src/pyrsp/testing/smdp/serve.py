@@ -10,6 +10,7 @@ connection) are carried out here.
 
 from __future__ import annotations
 
+import socket
 import tempfile
 import threading
 import time
@@ -205,15 +206,14 @@ def serve_https(
         import uvicorn
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise UsageError("serving HTTPS needs uvicorn: pip install 'pyrsp[server]'") from exc
-    with tempfile.TemporaryDirectory(prefix="pyrsp-smdp-") as tmp:
+    listener = _listen(host, port)
+    with listener, tempfile.TemporaryDirectory(prefix="pyrsp-smdp-") as tmp:
         cert_file, key_file = Path(tmp) / "tls.pem", Path(tmp) / "tls.key.pem"
         cert_file.write_bytes(tls_chain_pem)
         key_file.touch(mode=0o600)
         key_file.write_bytes(tls_key_pem)
         config = uvicorn.Config(
             asgi_app(responder),
-            host=host,
-            port=port,
             ssl_certfile=str(cert_file),
             ssl_keyfile=str(key_file),
             log_level=log_level,
@@ -221,30 +221,43 @@ def serve_https(
             access_log=False,
         )
         server = uvicorn.Server(config)
-        with _running(server) as bound:
-            yield f"https://{_url_host(host)}:{bound}"
+        with _running(server, listener):
+            yield f"https://{_url_host(host)}:{listener.getsockname()[1]}"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` here, so a port in use fails now, in this thread."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        listener = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise UsageError(f"expected an address to listen on, got {host!r}: {exc}") from exc
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+    except OSError as exc:
+        listener.close()
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    return listener
 
 
 @contextmanager
-def _running(server: Any) -> Iterator[int]:
-    """Run a uvicorn server on a thread; yield its port; stop it on exit."""
-    thread = threading.Thread(target=server.run, name="pyrsp-testsmdp-https", daemon=True)
+def _running(server: Any, listener: socket.socket) -> Iterator[None]:
+    """Run a uvicorn server on ``listener`` in a thread until the block ends."""
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [listener]}, name="pyrsp-testsmdp-https", daemon=True
+    )
     thread.start()
     try:
-        yield _wait_started(server, thread)
+        deadline = time.monotonic() + _STARTUP_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise UsageError("the HTTPS server did not start")
+            time.sleep(0.01)
+        yield
     finally:
         server.should_exit = True
         thread.join(timeout=_STARTUP_TIMEOUT)
-
-
-def _wait_started(server: Any, thread: threading.Thread) -> int:
-    deadline = time.monotonic() + _STARTUP_TIMEOUT
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise UsageError("the HTTPS server did not start (is the port free?)")
-        time.sleep(0.01)
-    sockets = [s for srv in server.servers for s in srv.sockets]
-    return int(sockets[0].getsockname()[1])
 
 
 def _url_host(host: str) -> str:
