@@ -47,6 +47,12 @@ def test_virtual_card_is_made_on_first_use_with_its_pki(tmp_path: Path) -> None:
     assert VirtualEuicc.open(tmp_path / "new").eid == data["eid"]
 
 
+def test_virtual_card_is_made_with_the_pki_put_in_dir_pki(tmp_path: Path) -> None:
+    eid = "89049032000000000000000000000123"
+    assert run("pki", "generate", str(tmp_path / "card" / "pki"), "--eid", eid).exit_code == 0
+    assert run_json("chip", "info", "--virtual", str(tmp_path / "card"))["eid"] == eid
+
+
 def test_profile_list_enable_disable_nickname_delete(card: Path) -> None:
     iccid = _install(card)
     v = ["--virtual", str(card)]
@@ -123,6 +129,9 @@ def test_usage_errors_exit_2(card: Path, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     not_a_dir = run("chip", "info", "--virtual", str(tmp_path / "file"))
     assert not_a_dir.exit_code == EXIT_USAGE
+    cluttered = run("chip", "info", "--virtual", str(tmp_path))
+    assert cluttered.exit_code == EXIT_USAGE and "new directory" in cluttered.stderr
+    assert not (tmp_path / "card.json").exists()
 
 
 def test_notification_list_and_remove(card: Path) -> None:

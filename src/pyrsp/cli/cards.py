@@ -63,6 +63,11 @@ def open_virtual(directory: Path) -> VirtualEuicc:
         return VirtualEuicc.open(directory)
     if directory.exists() and not directory.is_dir():
         raise usage(f"--virtual expects a directory, {directory} is a file")
+    if directory.is_dir() and {p.name for p in directory.iterdir()} - {PKI_SUBDIR}:
+        raise usage(
+            f"expected a virtual eUICC or an empty directory at {directory}, found other files: "
+            "pass a new directory to make a card there"
+        )
     from pyrsp.testing.pki import TestPki
 
     pki_path = pki_dir(directory)
