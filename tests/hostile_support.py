@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -33,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from pyrsp import asn1, tlv
 from pyrsp.activation_code import ActivationCode
-from pyrsp.client import Handlers, RspClient
+from pyrsp.client import AsyncRspClient, Handlers, RspClient
 from pyrsp.crypto import derive_private_key, sign, signature_to_tlv
 from pyrsp.errors import DownloadError, SmdpError
 from pyrsp.models import iccid_from_bytes
@@ -48,7 +49,7 @@ from pyrsp.testing.smdp.credentials import Credentials
 from pyrsp.testing.smdp.faults import Reply
 from pyrsp.testing.smdp.orders import OrderState
 from pyrsp.testing.smdp.serve import SmdpTransport
-from pyrsp.transports.http import HttpsTransport
+from pyrsp.transports.http import AsyncHttpsTransport, HttpsTransport
 
 ES9 = "/gsma/rsp2/es9plus/"
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
@@ -458,7 +459,8 @@ class World:
     hostile: HostileSmdp
     watched: WatchedCard
     code: str | None = None
-    http: Callable[[], HttpsTransport] | None = None
+    #: HttpsTransport options; without ``connect_to`` the hostile server answers in-process
+    http_options: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -480,20 +482,40 @@ class World:
             smdp = TestSmdp(credentials=credentials, rng=seed + 1, now=NOW)
         return cls(pki, card, smdp, HostileSmdp(smdp), WatchedCard(card))
 
+    def _options(self) -> dict[str, Any]:
+        options = dict(self.http_options)
+        if "connect_to" not in options:
+            options["transport"] = self.hostile.transport()
+        return options
+
     def transport(self) -> HttpsTransport:
-        if self.http is not None:
-            return self.http()
-        return HttpsTransport(transport=self.hostile.transport())
+        return HttpsTransport(**self._options())
+
+    def async_transport(self) -> AsyncHttpsTransport:
+        return AsyncHttpsTransport(**self._options())
 
     def client(self, trace: Callable[[str, bytes], None] | None = None) -> RspClient:
         return RspClient(self.watched, self.transport(), trace=trace)
 
+    def handlers(self) -> Handlers:
+        """Consent yes; the world's confirmation code."""
+        return Handlers(confirm=lambda _metadata: True, confirmation_code=lambda: self.code)
+
 
 def attempt(world: World, ac: ActivationCode, **client: Any) -> DownloadResult:
     """One download of ``ac`` with a fresh client (consent yes, the world's code)."""
-    handlers = Handlers(confirm=lambda _metadata: True, confirmation_code=lambda: world.code)
     with world.client(**client) as rsp:
-        return rsp.run(download(ac, rsp.config), handlers)
+        return rsp.run(download(ac, rsp.config), world.handlers())
+
+
+def attempt_async(world: World, ac: ActivationCode) -> DownloadResult:
+    """The same with a fresh AsyncRspClient and AsyncHttpsTransport, in a new event loop."""
+
+    async def run() -> DownloadResult:
+        async with AsyncRspClient(world.watched, world.async_transport()) as rsp:
+            return await rsp.run(download(ac, rsp.config), world.handlers())
+
+    return asyncio.run(run())
 
 
 def honest_retry(world: World, ac: ActivationCode) -> tuple[str, DownloadResult]:
@@ -502,7 +524,7 @@ def honest_retry(world: World, ac: ActivationCode) -> tuple[str, DownloadResult]
     Returns ``("same order" | "new order", result)``.
     """
     world.hostile.rewrite = None
-    world.http = None
+    world.http_options = {}
     order = world.smdp.order(ac.matching_id)
     if order.state in (OrderState.RELEASED, OrderState.DOWNLOADED):
         return "same order", attempt(world, ac)

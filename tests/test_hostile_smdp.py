@@ -36,6 +36,7 @@ from hostile_support import (
     World,
     assert_card_consistent,
     attempt,
+    attempt_async,
     b64,
     capture_bpp,
     edit_segments,
@@ -67,7 +68,6 @@ from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import FaultKind, TestSmdp
 from pyrsp.testing.smdp.faults import Reply
 from pyrsp.testing.smdp.profiles import generate_profile
-from pyrsp.transports.http import HttpsTransport
 
 SEED = 11
 OTHER_EID = "89049032123451234512345678901243"  # same EUM range, another eUICC
@@ -508,9 +508,7 @@ def _deep_json(reply: Reply) -> Reply:
 
 
 def _small_limit(world: World) -> None:
-    world.http = lambda: HttpsTransport(
-        transport=world.hostile.transport(), max_response_bytes=64 * 1024
-    )
+    world.http_options = {"max_response_bytes": 64 * 1024}
 
 
 def _gzip_bomb(world: World, others: dict[str, TestPki]) -> None:
@@ -678,12 +676,12 @@ def _loopback(
         chosen = credential(world, others) if credential else world.pki.dp_tls
         server = LoopbackHttps(world.hostile, chosen, modes).__enter__()
         world.extra["server"] = server
-        world.http = lambda: HttpsTransport(
-            trust=world.pki.ci_certificates,
-            connect_to={world.pki.smdp_host: ("127.0.0.1", server.port)},
-            timeout=timeout,
-            max_response_bytes=256 * 1024,
-        )
+        world.http_options = {
+            "trust": world.pki.ci_certificates,
+            "connect_to": {world.pki.smdp_host: ("127.0.0.1", server.port)},
+            "timeout": timeout,
+            "max_response_bytes": 256 * 1024,
+        }
 
     return arm
 
@@ -791,8 +789,15 @@ def _check_cancellation(world: World, error: DownloadError, expect: Expect) -> N
         assert world.card.notifications == (), "the error notification was delivered"
 
 
+DRIVERS = {"sync": attempt, "async": attempt_async}
+
+
+@pytest.mark.parametrize("driver", list(DRIVERS))
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-def test_hostile_smdp_is_refused(case: Case, pki: TestPki, others: dict[str, TestPki]) -> None:
+def test_hostile_smdp_is_refused(
+    case: Case, driver: str, pki: TestPki, others: dict[str, TestPki]
+) -> None:
+    """The case refused by RspClient (HttpsTransport) and AsyncRspClient (AsyncHttpsTransport)."""
     world = World.make(pki, seed=SEED)
     case.arm(world, others)
     ac = world.smdp.add_order(**ORDER)
@@ -800,7 +805,7 @@ def test_hostile_smdp_is_refused(case: Case, pki: TestPki, others: dict[str, Tes
     world.hostile.calls.clear()
     try:
         with pytest.raises(DownloadError) as caught:
-            attempt(world, ac)
+            DRIVERS[driver](world, ac)
     finally:
         server = world.extra.get("server")
         if server is not None:

@@ -51,7 +51,7 @@ from pyrsp.testing.euicc import VirtualEuicc
 from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import FaultKind, TestSmdp
 from pyrsp.testing.smdp.profiles import generate_profile
-from pyrsp.transports.http import HttpsTransport, HttpTrace
+from pyrsp.transports.http import HttpTrace
 
 SEED = 51
 ICCID = "8999000000000000511"
@@ -190,7 +190,7 @@ def _record(log: io.StringIO) -> Recorded:
     watch = KeyWatch(world.card)
     world.watched = watch
     capture = Capture()
-    world.http = lambda: HttpsTransport(transport=world.hostile.transport(), trace=capture.http)
+    world.http_options = {"trace": capture.http}
     ac = world.smdp.add_order(_profile(), iccid=ICCID, confirmation_code=CODE)
     errors = []
     world.code = WRONG_CODE
