@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -16,7 +17,7 @@ from pyrsp.client._core import (
     info1_flow,
     provisioning_handlers,
 )
-from pyrsp.errors import PyrspError, UsageError
+from pyrsp.errors import CardRemovedError, PyrspError, UsageError
 from pyrsp.journal import Journal, MemoryJournal
 from pyrsp.models import EuiccInfo1, EuiccInfo2, NotificationMetadata, ProfileClass, ProfileInfo
 from pyrsp.protocol import es10
@@ -40,6 +41,8 @@ from pyrsp.transports.inprocess import (
     InProcessCardTransport,
     SupportsTransmit,
 )
+
+log = logging.getLogger(__name__)
 
 
 class RspClient(ClientCore):
@@ -94,11 +97,16 @@ class RspClient(ClientCore):
             raise
 
     def close(self) -> None:
-        """Close the logical channel, then the transports. Safe to call twice."""
+        """Close the logical channel, then the transports. Safe to call twice.
+
+        A card already gone has no channel left to close: that is not an error here.
+        """
         try:
             if self._config is not None:
                 channel, self._config, self.session = self._config.channel, None, None
                 self.run(close_isdr(channel))
+        except CardRemovedError as exc:
+            log.debug("the card went away before its channel was closed: %s", exc)
         finally:
             self.card.close()
             if self.http is not None:
