@@ -2,7 +2,14 @@
 
 :class:`TestSmdp` answers the five ES9+ functions with the checks an SM-DP+ makes, builds Bound
 Profile Packages, keeps download orders and received notifications, injects faults, and serves
-in-process (an httpx transport) or over real HTTPS (uvicorn, the ``server`` extra).
+in-process (an httpx transport, or a pyrsp ``HttpTransport`` with no httpx) or over real HTTPS
+(uvicorn, the ``server`` extra). ``python -m pyrsp.testing.smdp --pki DIR`` serves one from the
+command line. See :mod:`pyrsp.testing.smdp.smdp` for a tour of the API.
+
+Modules: ``es9`` (the JSON binding), ``authenticate``, ``download``, ``notify`` (the five ES9+
+functions and their checks), ``codes`` (SGP.22 subject/reason codes), ``chain`` (eUICC
+certificate checks), ``bpp`` (ES8+ packages), ``orders``, ``session``, ``state``,
+``credentials``, ``profiles`` (a generated profile package), ``faults``, ``serve``.
 """
 
 from __future__ import annotations
