@@ -14,7 +14,7 @@ from test_cli_support import card, card_template, run, run_json
 __all__ = ["card", "card_template"]  # fixtures
 
 
-def _install(directory: Path, iccid: str = "8949449999999990023") -> str:
+def _install(directory: Path, iccid: str = "8949449999999990023", name: str = "Plan A") -> str:
     """Download a profile onto the card from an in-process TestSmdp (no HTTPS)."""
     from pyrsp.cli.cards import pki_dir
     from pyrsp.client import RspClient
@@ -23,7 +23,7 @@ def _install(directory: Path, iccid: str = "8949449999999990023") -> str:
     from pyrsp.transports.http import HttpsTransport
 
     smdp = TestSmdp(TestPki.load(pki_dir(directory)), rng=1)
-    code = smdp.add_order(iccid=iccid, profile_name="Plan A")
+    code = smdp.add_order(iccid=iccid, profile_name=name)
     card = VirtualEuicc.open(directory)
     with RspClient(card, HttpsTransport(transport=smdp.httpx_transport())) as client:
         return client.download(code).iccid
@@ -166,3 +166,10 @@ def test_verbose_shows_the_traceback(card: Path) -> None:
         output.VERBOSE = False
     assert result.exit_code == EXIT_CARD
     assert "Traceback" in result.stderr and "EuiccError" in result.stderr
+
+
+def test_names_from_peers_cannot_drive_the_terminal(card: Path) -> None:
+    _install(card, name="\x1b[2J [b]E[/b]")
+    listed = run("profile", "list", "--virtual", str(card))
+    assert "\x1b" not in listed.stdout
+    assert "\\x1b[2J" in listed.stdout and "[b]E[/b]" in listed.stdout

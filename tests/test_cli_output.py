@@ -113,3 +113,18 @@ def test_errors_reported_human_and_interrupt(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit) as info, Output().errors_reported():
         raise KeyboardInterrupt
     assert info.value.code == EXIT_INTERRUPTED
+
+
+def test_printable_and_safe() -> None:
+    from pyrsp.cli.output import printable, safe
+
+    assert printable(None) == printable("") == "-"
+    assert printable("Plan A") == "Plan A"
+    assert printable("a\x1b[2Jb\n") == "a\\x1b[2Jb\\n"
+    assert safe("[bold]x\x07") == "\\[bold]x\\x07"
+
+
+def test_error_messages_are_printable(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        Output().fail(errors.SmdpError("refused: \x1b]0;owned\x07"))
+    assert "\x1b" not in capsys.readouterr().err

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pyrsp.cli.output import Output
+from pyrsp.cli.output import Output, printable
 
 app = typer.Typer(help="Activation codes: parse them, draw them as QR codes.", no_args_is_help=True)
 
@@ -35,7 +35,7 @@ def parse(
 
     def human() -> None:
         for key, value in data.items():
-            typer.echo(f"{key.replace('_', ' '):28} {value if value not in (None, '') else '-'}")
+            typer.echo(f"{key.replace('_', ' '):28} {printable(value)}")
 
     out.result(data, human)
 

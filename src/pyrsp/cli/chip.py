@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from pyrsp.cli.options import JsonOption, ReaderOption, VirtualOption
-from pyrsp.cli.output import Output
+from pyrsp.cli.output import Output, printable
 
 app = typer.Typer(help="The eUICC itself: identity, versions, memory, trust.", no_args_is_help=True)
 
@@ -50,7 +50,7 @@ def _lines(data: dict[str, Any]) -> str:
         ("default SM-DP+", addresses.default_dp_address),
         ("root SM-DS", addresses.root_ds_address),
     ]
-    return "\n".join(f"{name:25} {'-' if value in (None, '') else value}" for name, value in rows)
+    return "\n".join(f"{name:25} {printable(value)}" for name, value in rows)
 
 
 def _bytes(count: int | None) -> str | None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pyrsp.cli.options import JsonOption
-from pyrsp.cli.output import EXIT_SERVER, Output
+from pyrsp.cli.output import EXIT_SERVER, Output, safe
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -58,7 +58,8 @@ def _goodbye(keep: Path | None) -> str:
     if keep is None:
         return "[dim]demo done; its temporary directory is removed[/dim]"
     card = keep / "card"
-    return f"[dim]demo done; card, PKI and journal kept in {keep} (try --virtual {card})[/dim]"
+    kept = f"card, PKI and journal kept in {safe(keep)} (try --virtual {safe(card)})"
+    return f"[dim]demo done; {kept}[/dim]"
 
 
 def run_demo(out: Output, workdir: Path) -> dict[str, Any]:
@@ -70,7 +71,7 @@ def run_demo(out: Output, workdir: Path) -> dict[str, Any]:
     eid = open_virtual(workdir / "card").eid
     smdp = TestSmdp(TestPki.load(pki_dir(workdir / "card")))
     codes = [str(smdp.add_order(profile_name=name).qr_text()) for name in _PLANS]
-    out.say(f"[bold]1.[/bold] virtual eUICC {eid} and test PKI in {workdir}")
+    out.say(f"[bold]1.[/bold] virtual eUICC {eid} and test PKI in {safe(workdir)}")
     with smdp.serve_https(host="127.0.0.1", port=0) as url:
         run = _Run(out, workdir, url.removeprefix("https://"), smdp.address)
         out.say(
@@ -149,7 +150,7 @@ class _Run:
             what = f"profile {result.new_iccid} installed and enabled"
             if replace is not None:
                 what += f"; {replace} disabled and deleted"
-            self.out.say(what + "; notifications sent:", outcome_table(result.notifications))
+            self.out.say(safe(what) + "; notifications sent:", outcome_table(result.notifications))
         return result
 
     def profiles(self) -> list[ProfileInfo]:
@@ -174,6 +175,6 @@ def _received_table(notifications: list[ReceivedNotification]) -> Table:
 
     table = Table("seq", "event", "ICCID", "signature")
     for n in notifications:
-        check = "[green]verified[/green]" if n.verified else f"[red]{n.problem}[/red]"
-        table.add_row(str(n.seq_number), n.event, n.iccid or "-", check)
+        check = "[green]verified[/green]" if n.verified else f"[red]{safe(n.problem)}[/red]"
+        table.add_row(str(n.seq_number), safe(n.event), safe(n.iccid), check)
     return table

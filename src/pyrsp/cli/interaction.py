@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pyrsp.cli.output import Output
+from pyrsp.cli.output import Output, safe
 
 if TYPE_CHECKING:
     from rich.progress import Progress as Bar
@@ -59,7 +59,7 @@ def metadata_table(metadata: ProfileMetadata) -> Table:
     table.add_column(style="bold")
     table.add_column()
     for name, value in rows:
-        table.add_row(name, "-" if value in (None, "") else str(value))
+        table.add_row(name, safe(value))
     return table
 
 

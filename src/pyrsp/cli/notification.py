@@ -14,7 +14,7 @@ from pyrsp.cli.options import (
     VirtualOption,
     YesOption,
 )
-from pyrsp.cli.output import EXIT_CARD, EXIT_SERVER, Declined, Output
+from pyrsp.cli.output import EXIT_CARD, EXIT_SERVER, Declined, Output, safe
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -55,7 +55,7 @@ def notification_table(items: list[NotificationMetadata]) -> Table:
 
     table = Table("seq", "event", "ICCID", "address")
     for item in items:
-        table.add_row(str(item.seq_number), str(item.event), item.iccid or "-", item.address)
+        table.add_row(str(item.seq_number), str(item.event), safe(item.iccid), safe(item.address))
     return table
 
 
@@ -90,8 +90,8 @@ def outcome_table(outcomes: list[NotificationOutcome] | tuple[NotificationOutcom
 
     table = Table("seq", "event", "ICCID", "address", "result")
     for o in outcomes:
-        result = "[green]delivered[/green]" if o.ok else f"[red]kept[/red]: {o.error}"
-        table.add_row(str(o.seq_number), str(o.event), o.iccid or "-", o.address, result)
+        result = "[green]delivered[/green]" if o.ok else f"[red]kept[/red]: {safe(o.error)}"
+        table.add_row(str(o.seq_number), str(o.event), safe(o.iccid), safe(o.address), result)
     return table
 
 

@@ -171,6 +171,22 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def printable(value: object) -> str:
+    """``value`` as text safe for a terminal: control characters (a peer's profile name or
+    server message may hold escape sequences) are shown escaped; ``None`` and ``""`` as ``-``."""
+    text = "-" if value is None or value == "" else str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def safe(value: object) -> str:
+    """:func:`printable` text with rich markup escaped, for tables and rich prints."""
+    from rich.markup import escape
+
+    return escape(printable(value))
+
+
 def dumps(value: Any) -> str:
     """``value`` as an indented JSON document with sorted keys."""
     return json.dumps(to_jsonable(value), indent=2, sort_keys=True)
@@ -237,7 +253,7 @@ class Output:
             sys.stdout.write(dumps(document) + "\n")
             sys.stdout.flush()
         else:
-            sys.stderr.write(f"error: {error}\nhint: {hint}\n")
+            sys.stderr.write(f"error: {printable(error)}\nhint: {hint}\n")
         raise SystemExit(exit_code)
 
     @contextmanager

@@ -17,7 +17,7 @@ from pyrsp.cli.options import (
     VirtualOption,
     YesOption,
 )
-from pyrsp.cli.output import Declined, Output
+from pyrsp.cli.output import Declined, Output, safe
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -61,16 +61,16 @@ def profile_table(profiles: list[ProfileInfo]) -> Table:
 
     table = Table()
     for name in ("ICCID", "state", "name", "provider", "nickname", "class"):
-        table.add_column(name, no_wrap=name in ("ICCID", "state", "class"))
+        table.add_column(name, no_wrap=name in ("ICCID", "state", "class"), overflow="fold")
     for p in profiles:
         state = str(p.state or "-")
         table.add_row(
-            p.iccid or "-",
-            f"[green]{state}[/green]" if state == "enabled" else state,
-            p.profile_name or "-",
-            p.service_provider_name or "-",
-            p.nickname or "-",
-            str(p.profile_class or "-"),
+            safe(p.iccid),
+            f"[green]{state}[/green]" if state == "enabled" else safe(state),
+            safe(p.profile_name),
+            safe(p.service_provider_name),
+            safe(p.nickname),
+            safe(p.profile_class),
         )
     return table
 
@@ -94,7 +94,7 @@ def _change(
     data = {"profile": profile, "action": what, "pending_notifications": pending}
 
     def human() -> None:
-        out.console.print(f"profile {profile} {what}")
+        out.console.print(f"profile {safe(profile)} {what}")
         if pending:
             out.note(
                 f"{pending} notification(s) pending: send them with 'pyrsp notification process'"
@@ -179,7 +179,7 @@ def nickname(
     out.result(
         data,
         lambda: out.console.print(
-            f"profile {iccid} nickname {'set to ' + repr(name) if name else 'removed'}"
+            f"profile {safe(iccid)} nickname {'set to ' + safe(repr(name)) if name else 'removed'}"
         ),
     )
 
@@ -217,13 +217,14 @@ def download(
 
 def _print_download(out: Output, result: DownloadResult) -> None:
     out.console.print(
-        f"installed profile {result.iccid} ({result.profile_name}, "
-        f"{result.service_provider_name}), disabled"
+        f"installed profile {safe(result.iccid)} ({safe(result.profile_name)}, "
+        f"{safe(result.service_provider_name)}), disabled"
     )
     sent = result.notification
     if sent is not None and not sent.ok:
         out.note(
-            f"the install notification was not delivered ({sent.error}); it stays on the eUICC: "
+            f"the install notification was not delivered ({safe(sent.error)}); it stays on the "
+            "eUICC: "
             "retry with 'pyrsp notification process'"
         )
-    out.note(f"enable it with: pyrsp profile enable {result.iccid}")
+    out.note(f"enable it with: pyrsp profile enable {safe(result.iccid)}")

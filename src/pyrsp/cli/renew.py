@@ -22,7 +22,7 @@ from pyrsp.cli.options import (
     VirtualOption,
     YesOption,
 )
-from pyrsp.cli.output import EXIT_SERVER, Output
+from pyrsp.cli.output import EXIT_SERVER, Output, safe
 
 if TYPE_CHECKING:
     from pyrsp.models import ProfileInfo
@@ -114,6 +114,6 @@ def print_renewal(out: Output, result: RenewalResult, profiles: list[ProfileInfo
             if did
         ]
         changes.append(f"old profile {result.old_iccid} {' and '.join(done) or 'kept'}")
-    out.console.print(", ".join(changes))
+    out.console.print(safe(", ".join(changes)))
     out.console.print(profile_table(profiles))
     print_outcomes(out, result.notifications)

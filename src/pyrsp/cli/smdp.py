@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pyrsp.cli.options import JsonOption
-from pyrsp.cli.output import Output, usage
+from pyrsp.cli.output import Output, safe, usage
 
 if TYPE_CHECKING:
     from pyrsp.testing.smdp import TestSmdp
@@ -124,10 +124,12 @@ def _serving(
 
 
 def _print_serving(out: Output, info: dict[str, Any]) -> None:
-    out.console.print(f"TestSmdp {info['address']} (OID {info['oid']}) listening on {info['url']}")
+    out.console.print(
+        safe(f"TestSmdp {info['address']} (OID {info['oid']}) listening on {info['url']}")
+    )
     trust = " ".join(f"--trust {path}" for path in info["trust"])
-    out.console.print(f"clients: --connect-to {info['connect_to']} {trust}")
+    out.console.print(safe(f"clients: --connect-to {info['connect_to']} {trust}"))
     for order in info["orders"]:
-        out.console.print(f"{order.activation_code}  ICCID {order.iccid}  {order.source}")
+        out.console.print(safe(f"{order.activation_code}  ICCID {order.iccid}  {order.source}"))
     out.console.print("Ctrl-C stops the server")
     out.console.file.flush()
