@@ -199,24 +199,7 @@ def download(
 
 def _steps(session: _Session, auth: es9.InitiateAuthenticationResponse, ctx: bytes) -> Flow[bytes]:
     """From AuthenticateServer to the ProfileInstallationResult (``BF37``, as received)."""
-    yield session.enter("authenticate_server")
-    request = es10.build_authenticate_server_request(
-        auth.server_signed1,
-        auth.server_signature1,
-        auth.euicc_ci_pkid_to_be_used,
-        auth.server_certificate,
-        ctx,
-    )
-    response = yield from es10.authenticate_server(session.config, request)
-    refused = es10.authenticate_server_error(response)
-    if refused is not None:
-        session.euicc_ended = True
-        yield from _tell_server(
-            es9.authenticate_client(session.address, session.transaction_id, response)
-        )
-        raise refused
-    yield session.enter("authenticate_client")
-    client = yield from es9.authenticate_client(session.address, session.transaction_id, response)
+    client = yield from _authenticate(session, auth, ctx)
     hash_cc = yield from _consent(session, client)
     yield session.enter("prepare_download")
     request = es10.build_prepare_download_request(
@@ -239,6 +222,30 @@ def _steps(session: _Session, auth: es9.InitiateAuthenticationResponse, ctx: byt
     pir = yield from es10.load_bound_profile_package(session.config, bpp.bound_profile_package)
     session.euicc_ended = True
     return pir
+
+
+def _authenticate(
+    session: _Session, auth: es9.InitiateAuthenticationResponse, ctx: bytes
+) -> Flow[es9.AuthenticateClientResponse]:
+    """AuthenticateServer on the eUICC, then authenticateClient with its answer."""
+    yield session.enter("authenticate_server")
+    request = es10.build_authenticate_server_request(
+        auth.server_signed1,
+        auth.server_signature1,
+        auth.euicc_ci_pkid_to_be_used,
+        auth.server_certificate,
+        ctx,
+    )
+    response = yield from es10.authenticate_server(session.config, request)
+    refused = es10.authenticate_server_error(response)
+    if refused is not None:
+        session.euicc_ended = True
+        yield from _tell_server(
+            es9.authenticate_client(session.address, session.transaction_id, response)
+        )
+        raise refused
+    yield session.enter("authenticate_client")
+    return (yield from es9.authenticate_client(session.address, session.transaction_id, response))
 
 
 def _consent(session: _Session, client: es9.AuthenticateClientResponse) -> Flow[bytes | None]:
