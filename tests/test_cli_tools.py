@@ -17,7 +17,7 @@ from test_cli_support import card, card_template, run, run_json
 __all__ = ["card", "card_template"]  # fixtures
 
 AC = "LPA:1$testsmdpplus1.example.com$ABC-123"
-HEAVY = ("pydantic", "httpx", "asn1tools", "cryptography", "smartcard", "pyrsp.client")
+HEAVY = ("pydantic", "httpx", "asn1tools", "cryptography", "smartcard", "rich", "pyrsp.client")
 
 
 def test_help_imports_nothing_heavy() -> None:
@@ -31,6 +31,15 @@ def test_help_imports_nothing_heavy() -> None:
     )
     assert "Usage: pyrsp" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_without_the_cli_extra_it_says_what_to_install() -> None:
+    code = "import sys\nsys.modules['typer'] = None\nfrom pyrsp.cli import main\nmain(['--help'])"
+    done = subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert "pip install 'pyrsp[cli]'" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_python_m_pyrsp_runs_the_command() -> None:

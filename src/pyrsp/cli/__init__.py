@@ -6,6 +6,7 @@ command runs, so ``pyrsp --help`` starts fast; each command imports what it need
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 __all__ = ["main"]
@@ -13,6 +14,14 @@ __all__ = ["main"]
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run ``pyrsp`` with ``argv`` (default: the process arguments); exits with its status."""
-    from pyrsp.cli.app import app
-
+    try:
+        from pyrsp.cli.app import app
+    except ImportError as exc:
+        if exc.name not in ("typer", "rich"):
+            raise
+        sys.stderr.write(
+            f"error: the pyrsp command needs {exc.name}, which is not installed\n"
+            "hint: pip install 'pyrsp[cli]'\n"
+        )
+        raise SystemExit(1) from exc
     app(args=list(argv) if argv is not None else None, prog_name="pyrsp")
