@@ -425,6 +425,19 @@ class WatchedCard:
         return sum(1 for a in self.apdus if a[1:2] == b"\xe2" and a[5:7] == b"\xbf\x41")
 
 
+class ResetBefore(WatchedCard):
+    """A watched card power-cycled silently just before APDU ``at``."""
+
+    def __init__(self, card: VirtualEuicc, at: int) -> None:
+        super().__init__(card)
+        self.at = at
+
+    def transmit(self, apdu: bytes) -> bytes:
+        if self.card.faults.count + 1 == self.at:
+            self.card.reset()
+        return super().transmit(apdu)
+
+
 def assert_nothing_lost(watched: WatchedCard, smdp: TestSmdp) -> None:
     """Every notification the card ever held is still on it, or the SM-DP+ accepted it."""
     pending = {n.seq_number: n.pending for n in watched.card.notifications}

@@ -24,9 +24,15 @@ from collections.abc import Callable
 
 import pytest
 
-from hostile_support import WatchedCard, World, assert_all_delivered, attempt, settle
+from hostile_support import (
+    ResetBefore,
+    WatchedCard,
+    World,
+    assert_all_delivered,
+    attempt,
+    settle,
+)
 from pyrsp.errors import PyrspError
-from pyrsp.testing.euicc import VirtualEuicc
 from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp.profiles import generate_profile
 
@@ -47,19 +53,6 @@ def apdus(pki: TestPki) -> int:
     attempt(world, world.smdp.add_order(PROFILE, iccid=ICCID))
     assert world.card.profiles and world.card.notifications == ()
     return world.card.faults.count
-
-
-class ResetBefore(WatchedCard):
-    """A watched card power-cycled silently just before APDU ``at``."""
-
-    def __init__(self, card: VirtualEuicc, at: int) -> None:
-        super().__init__(card)
-        self.at = at
-
-    def transmit(self, apdu: bytes) -> bytes:
-        if self.card.faults.count + 1 == self.at:
-            self.card.reset()
-        return super().transmit(apdu)
 
 
 def _removed(world: World, at: int) -> None:
