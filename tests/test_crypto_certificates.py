@@ -307,3 +307,15 @@ def test_each_profile_rule(pki: TestPki, kwargs: dict[str, object], rule: str) -
         verify_chain(der, pki.ci_certificates, role=role, intermediates=eum)
     assert _rule(caught) == rule, caught.value
     assert caught.value.certificate.endswith("CN=hand-made")
+
+
+def test_a_certificate_that_only_fails_when_parsed_in_full_is_refused_on_load() -> None:
+    from pyrsp.testing.pki import TestPki
+
+    der = bytearray(TestPki.generate(seed=1).dp_auth.der)
+    ski = bytes.fromhex("0603551d0e04160414")  # extnID subjectKeyIdentifier, OCTET STRING
+    at = der.index(ski) + len(ski) - 2
+    der[at] = 0x05  # the key identifier's OCTET STRING tag becomes NULL: lazily parsed
+    with pytest.raises(CertificateError) as caught:
+        load_certificate(bytes(der))
+    assert caught.value.rule == "encoding"

@@ -25,12 +25,15 @@ and ``rule``: ``encoding``, ``role``, ``curve``, ``signature-algorithm``, ``key-
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
 
 from pyrsp import tlv
@@ -57,18 +60,30 @@ _E = TypeVar("_E", bound=x509.ExtensionType)
 
 
 def load_certificate(data: bytes | x509.Certificate) -> x509.Certificate:
-    """A certificate from DER or PEM bytes (or one already loaded)."""
+    """A certificate from DER or PEM bytes (or one already loaded), parsed in full.
+
+    ``cryptography`` parses names, extensions and the key lazily, so a malformed certificate
+    would otherwise fail later, deep inside a check; a serial number that is not positive would
+    only warn. Both are refused here with :class:`CertificateError` (rule ``encoding``).
+    """
     if isinstance(data, x509.Certificate):
         return data
     try:
-        if data.lstrip().startswith(b"-----BEGIN"):
-            return x509.load_pem_x509_certificate(data)
-        return x509.load_der_x509_certificate(data)
-    except ValueError as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CryptographyDeprecationWarning)
+            if data.lstrip().startswith(b"-----BEGIN"):
+                cert = x509.load_pem_x509_certificate(data)
+            else:
+                cert = x509.load_der_x509_certificate(data)
+            _ = (cert.serial_number, cert.subject, cert.issuer, list(cert.extensions))
+            _ = (cert.public_key(), cert.signature_algorithm_oid, cert.signature)
+    except (ValueError, UnsupportedAlgorithm, CryptographyDeprecationWarning) as exc:
         raise CertificateError(
-            f"expected an X.509 certificate in DER or PEM, got {len(data)} bytes that do not parse",
+            f"expected an X.509 certificate in DER or PEM, got {len(data)} bytes that do not "
+            f"parse: {exc}",
             rule="encoding",
         ) from exc
+    return cert
 
 
 def name_of(cert: x509.Certificate) -> str:

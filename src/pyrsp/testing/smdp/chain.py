@@ -12,13 +12,10 @@ checks each eUICC's signatures once; validity is still checked against ``now`` e
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.utils import CryptographyDeprecationWarning
 
 from pyrsp.crypto.certificates import (
     authority_key_id,
@@ -103,15 +100,8 @@ def _verify(euicc_der: bytes, eum_der: bytes, ci: x509.Certificate) -> _Verified
 
 
 def load_checked(der: bytes, code: codes.Code, name: str) -> x509.Certificate:
-    """Load and fully parse a certificate (``cryptography`` parses names, extensions and the key
-    lazily, so a malformed one would otherwise fail later, deep in a check)."""
+    """Load and fully parse a certificate; one that does not parse is refused with ``code``."""
     try:
-        with warnings.catch_warnings():
-            # e.g. a serial number that is not positive: refused, not loaded with a warning
-            warnings.simplefilter("error", CryptographyDeprecationWarning)
-            certificate = load_certificate(der)
-            _ = (certificate.subject, certificate.issuer, list(certificate.extensions))
-            _ = certificate.public_key()
-        return certificate
-    except (CertificateError, ValueError, UnsupportedAlgorithm, Warning) as exc:
+        return load_certificate(der)
+    except CertificateError as exc:
         raise codes.refuse(code, f"{name} does not parse: {exc}") from exc
