@@ -87,6 +87,56 @@ def test_malformed_primitives_are_rejected(type_name: str, hex_der: str, message
         asn1.decode(type_name, bytes.fromhex(hex_der))
 
 
+def _tlv(tag: str, content: bytes) -> bytes:
+    return bytes.fromhex(tag) + bytes([len(content)]) + content
+
+
+ICCID_TLV = bytes.fromhex("5A0A984474560000214251F8")
+
+
+def test_unknown_members_are_skipped_one_by_one() -> None:
+    # A v3 ProfileInfo: rpmConfiguration [26] (BA) and serviceDescription [31] (9F1F), which
+    # this schema does not model, sit before profileSize [37] (9F25) and after the state.
+    # asn1tools alone drops every member after the first unknown one.
+    body = (
+        ICCID_TLV
+        + bytes.fromhex("9F700101")
+        + _tlv("BA", bytes.fromhex("800101"))
+        + bytes.fromhex("9F1F00")
+        + bytes.fromhex("9F25020400")
+    )
+    decoded = asn1.decode("ProfileInfo", _tlv("E3", body))
+    assert decoded == {"iccid": ICCID_TLV[2:], "profileState": 1, "profileSize": 1024}
+
+
+def test_members_are_accepted_in_any_order() -> None:
+    body = bytes.fromhex("9F700100") + ICCID_TLV
+    assert asn1.decode("ProfileInfo", _tlv("E3", body)) == {
+        "iccid": ICCID_TLV[2:],
+        "profileState": 0,
+    }
+
+
+def test_a_member_given_twice_is_an_error() -> None:
+    body = bytes.fromhex("9F700100") + ICCID_TLV + bytes.fromhex("9F700101")
+    with pytest.raises(CodecError, match="profileState once"):
+        asn1.decode("ProfileInfo", _tlv("E3", body))
+
+
+def test_a_member_running_past_its_sequence_is_an_error() -> None:
+    # The ProfileInfo claims 14 bytes: its ICCID (12) and the tag of profileState, whose
+    # length and value run 2 bytes past the end of the ProfileInfo.
+    der = bytes.fromhex("BF2D14 A012 E30E") + ICCID_TLV + bytes.fromhex("9F700101")
+    with pytest.raises(CodecError, match="SEQUENCE to end at offset 21, but got 23"):
+        asn1.decode("ProfileInfoListResponse", der)
+
+
+def test_a_sequence_ending_inside_a_tag_is_an_error() -> None:
+    der = bytes.fromhex("BF2D13 A011 E30D") + ICCID_TLV + bytes.fromhex("9F700101")
+    with pytest.raises(CodecError, match="ends inside it"):
+        asn1.decode("ProfileInfoListResponse", der)
+
+
 def test_missing_mandatory_member_is_an_error() -> None:
     # EnableProfileRequest without refreshFlag.
     der = bytes.fromhex("BF310E A00C5A0A984474560000214251F8".replace(" ", ""))

@@ -11,6 +11,7 @@ the asn1tools classes themselves stay untouched.
 - SEQUENCE OF / SET OF: asn1tools' DER decoder does not notice an element with the wrong
   tag and loops forever, appending (a denial of service on any malformed list). We raise,
   and also reject an element that runs past the end of its list.
+- SEQUENCE: members are found by tag and unknown ones skipped one by one (see _sequence).
 - INTEGER with no contents octets, BIT STRING with no initial octet or more than 7 unused
   bits, and NULL with contents are accepted by asn1tools (the last one desynchronises the
   rest of the decode). We reject them (X.690 sections 8.3.1, 8.6.2, 8.8.2).
@@ -23,6 +24,8 @@ from types import MethodType
 from typing import Any
 
 from asn1tools.codecs import DecodeError, ber, der
+
+from pyrsp.asn1 import _sequence
 
 
 def decode_oid(data: bytearray, offset: int, end: int) -> str:
@@ -117,6 +120,10 @@ _REPLACED: list[tuple[type[Any], Callable[..., Any]]] = [
 def _patch(node: Any) -> None:
     if isinstance(node, ber.Any):
         node.decode = MethodType(_any_decode, node)
+    if isinstance(node, ber.Sequence):
+        by_tag = _sequence.decoder_for(node)
+        if by_tag is not None:
+            node.decode_content = by_tag
     for cls, replacement in _REPLACED:
         if isinstance(node, cls):
             node.decode_content = MethodType(replacement, node)
