@@ -307,12 +307,6 @@ def test_connection_failures_cancel_both_sides_then_retry(
     assert_installed_and_notified(served, card, result, code.matching_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TestSmdp over HTTPS: a DROP fault on a 204 answer (handleNotification) sends the "
-    "204 headers before closing, and a 204 has no body, so the client sees a complete "
-    "acceptance (the in-process transports raise HttpTransportError for the same fault)",
-)
 def test_dropped_notification_answer_over_https_is_not_an_acceptance(
     served: Served, card: VirtualEuicc, pcsc_reader: PcscReaders
 ) -> None:

@@ -178,7 +178,9 @@ async def _send(send: Send, reply: Reply) -> None:
     declared = len(body) + (1024 if reply.drop else 0)
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers.items()]
     headers.append((b"content-length", str(declared).encode()))
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    # A 204 carries no body, so it could not be cut short: a dropped one promises a 200's body.
+    status = 200 if reply.drop and reply.status == 204 else reply.status
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     if reply.drop:
         # Promise more than is sent and stop: the server closes the connection mid-answer.
         await send(
