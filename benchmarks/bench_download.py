@@ -8,8 +8,10 @@ notification delivered and removed, the session closed. Both sides' crypto, code
 are in the figure; making the card and the order is not.
 
 The figure is CPU time (``time.process_time``): the machine may be shared, and one download
-uses one core. The split times each effect: the card's ``transmit`` (card), the SM-DP+'s
-``post`` (server), everything else (client: flows, ES10/ES9+ codec, drivers).
+uses one core. Downloads/s is 1 / the lowest median of batches of 10 downloads (as ``timeit``
+takes the minimum: other processes only add time); the overall median is shown too. The split
+times each effect: the card's ``transmit`` (card), the SM-DP+'s ``post`` (server), everything
+else (client: flows, ES10/ES9+ codec, drivers).
 
     .venv/bin/python benchmarks/bench_download.py                 # NIST and brainpool
     .venv/bin/python benchmarks/bench_download.py --profile       # + where the time goes
@@ -121,8 +123,18 @@ def measure(curve: str, count: int, seconds: float, use_httpx: bool) -> dict[str
     return summarise(curve, lab, samples, use_httpx)
 
 
+def best_batch(samples: list[Sample], size: int = 10) -> float:
+    """The lowest median CPU time of consecutive batches of ``size`` downloads.
+
+    As with ``timeit``, the fastest batch is the best estimate of what the code costs on a
+    quiet core: other processes only ever add time (cache and core sharing).
+    """
+    batches = [samples[i : i + size] for i in range(0, len(samples) - size + 1, size)]
+    return min(statistics.median(s.total for s in batch) for batch in batches or [samples])
+
+
 def summarise(curve: str, lab: Lab, samples: list[Sample], use_httpx: bool) -> dict[str, Any]:
-    total = statistics.median(s.total for s in samples)
+    total = best_batch(samples)
     spent = sum(s.total for s in samples)
     card = sum(s.card for s in samples) / spent
     server = sum(s.server for s in samples) / spent
@@ -130,7 +142,8 @@ def summarise(curve: str, lab: Lab, samples: list[Sample], use_httpx: bool) -> d
         "curve": curve,
         "http": "httpx" if use_httpx else "direct",
         "downloads": len(samples),
-        "cpu ms (median)": f"{total * 1000:.2f}",
+        "cpu ms (best batch)": f"{total * 1000:.2f}",
+        "cpu ms (median)": f"{statistics.median(s.total for s in samples) * 1000:.2f}",
         "downloads/s (1 core)": f"{1 / total:.0f}",
         "wall ms (median)": f"{statistics.median(s.wall for s in samples) * 1000:.2f}",
         "client %": f"{(1 - card - server) * 100:.0f}",
@@ -144,6 +157,7 @@ COLUMNS = [
     "curve",
     "http",
     "downloads",
+    "cpu ms (best batch)",
     "cpu ms (median)",
     "downloads/s (1 core)",
     "wall ms (median)",

@@ -71,6 +71,10 @@ class BspSession:
         self._keys = keys
         self.mcv = keys.initial_mcv
         self.block_counter = 1
+        # built once per session: the key checks and cipher set-up are most of a segment's cost
+        self._enc_key = algorithms.AES(keys.s_enc)
+        self._mac_key = algorithms.AES(keys.s_mac)
+        self._ecb = Cipher(self._enc_key, modes.ECB()).encryptor()
 
     def __repr__(self) -> str:
         return f"BspSession(block_counter={self.block_counter})"
@@ -80,7 +84,7 @@ class BspSession:
         _check_tag(tag)
         payload = data if tag == TAG_MAC_ONLY else self._encrypt(_pad(data))
         header = bytes([tag]) + tlv.encode_length(len(payload) + _MAC_SIZE)
-        cmac = self._cmac(header + payload)
+        cmac = self._cmac(header, payload)
         self.mcv = cmac
         self.block_counter += 1
         return header + payload + cmac[:_MAC_SIZE]
@@ -103,7 +107,7 @@ class BspSession:
                 segment=index,
             )
         payload, mac = value[:-_MAC_SIZE], value[-_MAC_SIZE:]
-        cmac = self._cmac(parsed.header + payload)
+        cmac = self._cmac(parsed.header, payload)
         if not hmac.compare_digest(cmac[:_MAC_SIZE], mac):
             raise BspError(
                 f"segment {index} (tag {parsed.tag:02x}, block {self.block_counter}): MAC does "
@@ -115,17 +119,19 @@ class BspSession:
         self.block_counter += 1
         return plain
 
-    def _cmac(self, data: bytes) -> bytes:
-        mac = CMAC(algorithms.AES(self._keys.s_mac))
-        mac.update(self.mcv + data)
+    def _cmac(self, header: bytes, payload: bytes) -> bytes:
+        mac = CMAC(self._mac_key)
+        mac.update(self.mcv)
+        mac.update(header)
+        mac.update(payload)
         return mac.finalize()
 
     def _iv(self) -> bytes:
-        ecb = Cipher(algorithms.AES(self._keys.s_enc), modes.ECB()).encryptor()
-        return ecb.update(self.block_counter.to_bytes(_BLOCK, "big")) + ecb.finalize()
+        # ECB encrypts each block on its own: one context serves every IV of the session
+        return self._ecb.update(self.block_counter.to_bytes(_BLOCK, "big"))
 
     def _encrypt(self, padded: bytes) -> bytes:
-        cbc = Cipher(algorithms.AES(self._keys.s_enc), modes.CBC(self._iv())).encryptor()
+        cbc = Cipher(self._enc_key, modes.CBC(self._iv())).encryptor()
         return cbc.update(padded) + cbc.finalize()
 
     def _decrypt(self, payload: bytes, index: int) -> bytes:
@@ -134,7 +140,7 @@ class BspSession:
                 f"segment {index}: expected whole 16-byte blocks, got {len(payload)} bytes",
                 segment=index,
             )
-        cbc = Cipher(algorithms.AES(self._keys.s_enc), modes.CBC(self._iv())).decryptor()
+        cbc = Cipher(self._enc_key, modes.CBC(self._iv())).decryptor()
         padded = cbc.update(payload) + cbc.finalize()
         plain = padded.rstrip(b"\x00")
         if not plain.endswith(b"\x80") or len(padded) - len(plain) >= _BLOCK:
@@ -486,6 +492,8 @@ def _nested(segment: bytes) -> bytes | None:
     """The inner TLV if ``segment``'s value is exactly one TLV with the same tag, else None."""
     try:
         outer = tlv.parse(segment)
+        if segment[outer.value_offset : outer.value_offset + 1] != segment[:1]:
+            return None  # the usual case: the value does not start with the same tag
         inner = tlv.parse(outer.value)
     except TlvError:
         return None

@@ -30,7 +30,7 @@ the caller asked for exactly one TLV or a run that fills the buffer.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyrsp.errors import TlvError
 
@@ -49,6 +49,8 @@ class Tlv:
     tag_length: int
     value_offset: int
     end: int
+    # the children, read once (find/require/children are often called several times)
+    _children: tuple[Tlv, ...] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __repr__(self) -> str:
         return f"Tlv(tag={self.tag_bytes.hex()}, length={self.length}, offset={self.offset})"
@@ -61,6 +63,8 @@ class Tlv:
     @property
     def tag(self) -> int:
         """The tag octets read as a big-endian integer (``0xBF25``)."""
+        if self.tag_length == 1:
+            return self.buffer[self.offset]
         return int.from_bytes(self.tag_bytes, "big")
 
     @property
@@ -90,13 +94,22 @@ class Tlv:
 
     def children(self) -> list[Tlv]:
         """The TLVs inside this constructed TLV; they must fill the value exactly."""
-        if not self.constructed:
-            raise TlvError(f"expected a constructed TLV, got primitive tag {self.tag_bytes.hex()}")
-        return list(_walk(self.buffer, self.value_offset, self.end))
+        return list(self._read_children())
+
+    def _read_children(self) -> tuple[Tlv, ...]:
+        children = self._children
+        if children is None:
+            if not self.constructed:
+                raise TlvError(
+                    f"expected a constructed TLV, got primitive tag {self.tag_bytes.hex()}"
+                )
+            children = tuple(_walk(self.buffer, self.value_offset, self.end))
+            object.__setattr__(self, "_children", children)
+        return children
 
     def find(self, tag: int) -> Tlv | None:
         """The first child with ``tag``, or ``None``."""
-        return next((child for child in self.children() if child.tag == tag), None)
+        return next((child for child in self._read_children() if child.tag == tag), None)
 
     def require(self, tag: int) -> Tlv:
         """The first child with ``tag``; :class:`TlvError` if there is none."""

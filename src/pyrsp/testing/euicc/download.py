@@ -11,6 +11,7 @@ Signed structures are assembled from the exact TLVs received, never re-encoded.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from cryptography import x509
@@ -71,7 +72,17 @@ def smdp_oid(certificate: x509.Certificate) -> str | None:
 
 
 def check_certificate(der: bytes, ci: x509.Certificate, role: Role) -> x509.Certificate:
-    """Parse ``der`` and check curve, issuer signature by ``ci`` and ``role`` (section 4.5.2)."""
+    """Parse ``der`` and check curve, issuer signature by ``ci`` and ``role`` (section 4.5.2).
+
+    The outcome depends on nothing but the three arguments, so a certificate that passed is
+    remembered by its exact bytes (a few dozen at most): every download from the same SM-DP+
+    presents the same two certificates. A refused one is checked again each time.
+    """
+    return _checked_certificate(bytes(der), ci, role)
+
+
+@functools.lru_cache(maxsize=32)
+def _checked_certificate(der: bytes, ci: x509.Certificate, role: Role) -> x509.Certificate:
     try:
         certificate = x509.load_der_x509_certificate(der)
         key = certificate.public_key()
