@@ -137,6 +137,15 @@ def test_a_sequence_ending_inside_a_tag_is_an_error() -> None:
         asn1.decode("ProfileInfoListResponse", der)
 
 
+def test_explicit_tag_must_be_filled_by_its_value() -> None:
+    # RetrieveNotificationsListRequest: the explicit A0 around searchCriteria says 5 bytes,
+    # but seqNumber (80 01 00) fills only 3; the 2 left over must not be read as members.
+    der = bytes.fromhex("BF2B07 A005 800100 8100")
+    with pytest.raises(CodecError, match="explicitly tagged value") as caught:
+        asn1.decode("RetrieveNotificationsListRequest", der)
+    assert caught.value.path == "searchCriteria"
+
+
 def test_missing_mandatory_member_is_an_error() -> None:
     # EnableProfileRequest without refreshFlag.
     der = bytes.fromhex("BF310E A00C5A0A984474560000214251F8".replace(" ", ""))

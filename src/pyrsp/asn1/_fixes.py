@@ -11,6 +11,8 @@ the asn1tools classes themselves stay untouched.
 - SEQUENCE OF / SET OF: asn1tools' DER decoder does not notice an element with the wrong
   tag and loops forever, appending (a denial of service on any malformed list). We raise,
   and also reject an element that runs past the end of its list.
+- Explicit tags: asn1tools ignores the outer length, so bytes after the inner value would be
+  read as the next member. We require the inner value to fill the explicit tag exactly.
 - SEQUENCE: members are found by tag and unknown ones skipped one by one (see _sequence).
 - INTEGER with no contents octets, BIT STRING with no initial octet or more than 7 unused
   bits, and NULL with contents are accepted by asn1tools (the last one desynchronises the
@@ -101,6 +103,21 @@ def _bit_string_decode_content(
     return (bytes(data[offset + 1 : end]), 8 * (length - 1) - unused), end
 
 
+def _explicit_decode_content(self: Any, data: bytearray, offset: int, length: Any) -> Any:
+    if length is None:  # indefinite length (BER): keep asn1tools' handling
+        return ber.ExplicitTag.decode_content(self, data, offset, length)
+    value, end = self.inner.decode(data, offset)
+    if value is ber.TAG_MISMATCH:
+        raise ber.DecodeTagError(self.inner, data, offset, location=self.inner)
+    if end != offset + length:
+        raise DecodeError(
+            f"Expected the explicitly tagged value to end at offset {offset + length}, "
+            f"but it ends at {end}.",
+            offset,
+        )
+    return value, end
+
+
 def _null_decode_content(self: Any, data: bytearray, offset: int, length: int) -> Any:
     if length:
         raise DecodeError(f"Expected NULL contents length 0, but got {length}.", offset)
@@ -114,6 +131,7 @@ _REPLACED: list[tuple[type[Any], Callable[..., Any]]] = [
     (der.Integer, _integer_decode_content),
     (der.BitString, _bit_string_decode_content),
     (ber.Null, _null_decode_content),
+    (ber.ExplicitTag, _explicit_decode_content),
 ]
 
 
