@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from pyrsp.cli import ac, chip, demo, notification, output, pki, profile, renew, smdp
 
 __all__ = ["app"]
 
+_ORDER = ("chip", "profile", "notification", "renew", "demo", "smdp", "pki", "ac")
+
+
+class _Group(TyperGroup):
+    """Lists the commands card-first (typer would list single commands before groups)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: _ORDER.index(n) if n in _ORDER else len(_ORDER))
+
+
 app = typer.Typer(
     name="pyrsp",
+    cls=_Group,
     help="eSIM Remote SIM Provisioning (GSMA SGP.22): manage the profiles of an eUICC in a "
     "PC/SC reader or a virtual one, download them from an SM-DP+, and run test servers.",
     epilog="Exit codes: 0 ok, 1 other error, 2 usage, 3 card, 4 SM-DP+, 5 declined, "
