@@ -13,7 +13,15 @@ from __future__ import annotations
 
 import pytest
 
-from hostile_support import World, assert_all_delivered, attempt, settle
+from hostile_support import (
+    HANG,
+    LoopbackHttps,
+    World,
+    assert_all_delivered,
+    attempt,
+    attempt_async,
+    settle,
+)
 from pyrsp.errors import DownloadError, HttpTransportError, ServerProtocolError
 from pyrsp.protocol.notifications import process_notifications
 from pyrsp.testing.pki import TestPki
@@ -120,4 +128,25 @@ def test_a_lost_cancel_session_request(pki: TestPki) -> None:
     assert world.smdp.order(ac.matching_id).state is OrderState.DOWNLOADED
     world.hostile.lose.clear()
     assert settle(world, ac) == "same order"
+    assert_all_delivered(world)
+
+
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_a_silent_notification_server_keeps_the_notification(pki: TestPki, driver: str) -> None:
+    """Over real sockets, handleNotification never answers: the client gives up after its
+    timeout, the profile is installed and its notification stays on the eUICC for later."""
+    world = World.make(pki, seed=SEED)
+    ac = world.smdp.add_order()
+    with LoopbackHttps(world.hostile, pki.dp_tls, {HN: HANG}) as server:
+        world.http_options = {
+            "trust": pki.ci_certificates,
+            "connect_to": {pki.smdp_host: ("127.0.0.1", server.port)},
+            "timeout": 0.3,
+        }
+        result = (attempt if driver == "sync" else attempt_async)(world, ac)
+    assert result.install.success and result.notification is not None
+    assert result.notification.error_type == "ServerTimeoutError"
+    assert [n.seq_number for n in world.card.notifications] == [result.notification.seq_number]
+    world.http_options = {}
+    assert settle(world, ac) == "installed"
     assert_all_delivered(world)

@@ -38,6 +38,8 @@ from hostile_support import (
     attempt,
     attempt_async,
     b64,
+    bpp_parts,
+    build_bpp,
     capture_bpp,
     edit_segments,
     honest_retry,
@@ -51,7 +53,7 @@ from hostile_support import (
     resign_signed2,
     unb64,
 )
-from pyrsp import asn1
+from pyrsp import asn1, tlv
 from pyrsp.crypto import public_key_bytes, sign, signature_to_tlv
 from pyrsp.errors import (
     CodecError,
@@ -402,6 +404,20 @@ def _segments(edit: Callable[[list[bytes]], list[bytes]]) -> Arm:
     return _rewrite(on(GBPP, change))
 
 
+def _members(edit: Callable[[list[bytes]], list[bytes]]) -> Arm:
+    """The BPP with its members (BF23, A0, A1, [A2], A3) changed by ``edit``."""
+
+    def change(doc: dict[str, Any], request: dict[str, Any]) -> None:
+        bpp = unb64(doc["boundProfilePackage"])
+        doc["boundProfilePackage"] = b64(build_bpp(edit(bpp_parts(bpp))))
+
+    return _rewrite(on(GBPP, change))
+
+
+def _without(tag: int) -> Callable[[list[bytes]], list[bytes]]:
+    return lambda parts: [part for part in parts if part[0] != tag]
+
+
 def _flip_ciphertext(segments: list[bytes]) -> list[bytes]:
     first = bytearray(segments[1])
     first[10] ^= 0x01
@@ -423,6 +439,8 @@ def _other_iscr_tag(doc: dict[str, Any], request: dict[str, Any]) -> None:
 
 
 MAC = "scp03tSecurityError"
+STRUCTURE = "scp03tStructureError"
+LAYOUT = "BF23 A0 A1 [A2] A3"  # the LPA refuses a BPP of another shape before loading it
 GARBAGE_METADATA = b"\xbf\x25\x03\x5a\x01\x00"  # one whole BF25 TLV, not a StoreMetadataRequest
 
 PACKAGES = [
@@ -470,6 +488,56 @@ PACKAGES = [
         "bpp_ciphertext_bit_flipped",
         _segments(_flip_ciphertext),
         Expect(DownloadError, INSTALL, detail=MAC),
+    ),
+    Case(
+        "bpp_without_profile_segments",
+        _segments(lambda s: []),
+        Expect(DownloadError, INSTALL, detail=STRUCTURE),
+    ),
+    Case(
+        "bpp_empty_segment_inserted",
+        _segments(lambda s: [b"\x86\x00", *s]),
+        Expect(DownloadError, INSTALL, detail=MAC),
+    ),
+    Case(
+        "bpp_segment_of_another_kind",
+        _segments(lambda s: [b"\x87" + s[0][1:], *s[1:]]),
+        Expect(DownloadError, INSTALL, detail=STRUCTURE),
+    ),
+    Case(
+        "bpp_oversized_segment",
+        _segments(lambda s: [tlv.build(0x86, bytes(5000)), *s]),
+        Expect(DownloadError, INSTALL, detail=MAC),
+    ),
+    Case(
+        "bpp_without_configure_isdp",
+        _members(_without(0xA0)),
+        Expect(ProtocolViolation, "load_bpp", "loadBppExecutionError", LAYOUT),
+    ),
+    Case(
+        "bpp_without_store_metadata",
+        _members(_without(0xA1)),
+        Expect(ProtocolViolation, "load_bpp", "loadBppExecutionError", "StoreMetadata"),
+    ),
+    Case(
+        "bpp_without_profile",
+        _members(_without(0xA3)),
+        Expect(ProtocolViolation, "load_bpp", "loadBppExecutionError", LAYOUT),
+    ),
+    Case(
+        "bpp_store_metadata_twice",
+        _members(lambda p: [p[0], p[1], p[2], p[2], *p[3:]]),
+        Expect(ProtocolViolation, "load_bpp", "loadBppExecutionError", LAYOUT),
+    ),
+    Case(
+        "bpp_with_an_unknown_member",
+        _members(lambda p: [*p, b"\x04\x01\x00"]),
+        Expect(ProtocolViolation, "load_bpp", "loadBppExecutionError", LAYOUT),
+    ),
+    Case(
+        "bpp_members_reordered",
+        _members(lambda p: [p[0], p[-1], *p[1:-1]]),
+        Expect(ProtocolViolation, "load_bpp", "loadBppExecutionError", LAYOUT),
     ),
     Case(
         "bpp_truncated",
