@@ -61,6 +61,10 @@ def decoder_for(node: Any) -> DecodeContent | None:
     table = _by_tag(members)
     if table is None:
         return None
+    return _decoder(node, members, table)
+
+
+def _decoder(node: Any, members: list[Any], table: dict[bytes, Any]) -> DecodeContent:
     # Single-byte tags are looked up by their int value (no allocation), longer ones by bytes.
     short = {tag[0]: (m, m.name) for tag, m in table.items() if len(tag) == 1}
     long = {tag: (m, m.name) for tag, m in table.items() if len(tag) > 1}
