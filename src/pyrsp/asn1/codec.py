@@ -5,7 +5,8 @@ The schema is compiled once per process, on first use, from the parsed sources t
 
 Decoding is strict where asn1tools is lenient: trailing bytes after the value, a wrong outer
 tag (including an unknown alternative of an untagged CHOICE), or a truncated value raise
-:class:`~pyrsp.errors.CodecError` naming the type and the path where decoding failed.
+:class:`~pyrsp.errors.CodecError` naming the type and the path where decoding failed;
+so do an element or member overrunning its container, and a member given twice.
 """
 
 from __future__ import annotations
