@@ -146,6 +146,14 @@ def test_explicit_tag_must_be_filled_by_its_value() -> None:
     assert caught.value.path == "searchCriteria"
 
 
+def test_invalid_utf8_names_the_member() -> None:
+    # SetNicknameRequest whose nickname (90) is the lone byte FF.
+    der = bytes.fromhex("BF290F") + ICCID_TLV + bytes.fromhex("9001FF")
+    with pytest.raises(CodecError, match="utf-8") as caught:
+        asn1.decode("SetNicknameRequest", der)
+    assert caught.value.path == "profileNickname"
+
+
 def test_missing_mandatory_member_is_an_error() -> None:
     # EnableProfileRequest without refreshFlag.
     der = bytes.fromhex("BF310E A00C5A0A984474560000214251F8".replace(" ", ""))

@@ -11,6 +11,7 @@ the asn1tools classes themselves stay untouched.
 - SEQUENCE OF / SET OF: asn1tools' DER decoder does not notice an element with the wrong
   tag and loops forever, appending (a denial of service on any malformed list). We raise,
   and also reject an element that runs past the end of its list.
+- Strings: invalid UTF-8 raises a plain UnicodeDecodeError with no location; ours has one.
 - Explicit tags: asn1tools ignores the outer length, so bytes after the inner value would be
   read as the next member. We require the inner value to fill the explicit tag exactly.
 - SEQUENCE: members are found by tag and unknown ones skipped one by one (see _sequence).
@@ -118,6 +119,15 @@ def _explicit_decode_content(self: Any, data: bytearray, offset: int, length: An
     return value, end
 
 
+def _string_decode_content(self: Any, data: bytearray, offset: int, length: int) -> tuple[str, int]:
+    end = offset + length
+    try:
+        return data[offset:end].decode(self.ENCODING), end
+    except UnicodeDecodeError as error:
+        message = f"Expected {self.ENCODING} text, but got {error.reason}."
+        raise DecodeError(message, offset) from None
+
+
 def _null_decode_content(self: Any, data: bytearray, offset: int, length: int) -> Any:
     if length:
         raise DecodeError(f"Expected NULL contents length 0, but got {length}.", offset)
@@ -132,6 +142,7 @@ _REPLACED: list[tuple[type[Any], Callable[..., Any]]] = [
     (der.BitString, _bit_string_decode_content),
     (ber.Null, _null_decode_content),
     (ber.ExplicitTag, _explicit_decode_content),
+    (der.StringType, _string_decode_content),
 ]
 
 
