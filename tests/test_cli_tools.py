@@ -93,11 +93,28 @@ def test_ac_qr_terminal_png_svg(tmp_path: Path) -> None:
     assert wrong.exit_code == EXIT_USAGE and ".png or .svg" in wrong.stderr
 
 
-def test_smdp_serve_needs_a_pki(tmp_path: Path) -> None:
+def test_smdp_serve_needs_a_pki_and_profiles(tmp_path: Path, card: Path) -> None:
     result = run("smdp", "serve")
     assert result.exit_code == EXIT_USAGE and "pyrsp pki generate" in result.stderr
     missing = run("smdp", "serve", "--pki", str(tmp_path))
     assert missing.exit_code == EXIT_USAGE
+    (tmp_path / "empty").mkdir()
+    empty = run("smdp", "serve", "--pki", str(card / "pki"), "--profiles", str(tmp_path / "empty"))
+    assert empty.exit_code == EXIT_USAGE and "*.der" in empty.stderr
+
+
+def test_smdp_orders_from_profile_files_with_a_code(card: Path, vectors_dir: Path) -> None:
+    from pyrsp.activation_code import ActivationCode
+    from pyrsp.cli.smdp import build_server
+
+    upp = vectors_dir / "upp"
+    smdp, orders = build_server([card / "pki"], upp, confirmation_code="1234", seed=1)
+    assert [o.source for o in orders] == [str(p) for p in sorted(upp.glob("*.der"))]
+    for order, path in zip(orders, sorted(upp.glob("*.der")), strict=True):
+        ac = ActivationCode.parse(order.activation_code)
+        assert ac.confirmation_code_required
+        assert smdp.order(ac.matching_id).profile == path.read_bytes()
+        assert smdp.order(ac.matching_id).iccid == order.iccid
 
 
 def test_smdp_serve_over_https_until_interrupted(card: Path) -> None:
