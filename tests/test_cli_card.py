@@ -173,3 +173,10 @@ def test_names_from_peers_cannot_drive_the_terminal(card: Path) -> None:
     listed = run("profile", "list", "--virtual", str(card))
     assert "\x1b" not in listed.stdout
     assert "\\x1b[2J" in listed.stdout and "[b]E[/b]" in listed.stdout
+
+
+def test_no_answer_on_stdin_is_no(card: Path) -> None:
+    iccid = _install(card)
+    result = run("profile", "delete", iccid, "--virtual", str(card), input="")
+    assert result.exit_code == EXIT_DECLINED
+    assert len(VirtualEuicc.open(card).profiles) == 1

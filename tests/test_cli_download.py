@@ -174,3 +174,9 @@ def test_json_download_still_asks_on_stderr(card: Path, server: Server) -> None:
     assert result.exit_code == EXIT_OK, result.stderr
     assert "Install it?" in result.stderr
     assert json.loads(result.stdout)["install"]["success"]
+
+
+def test_download_with_no_answer_on_stdin_is_declined(card: Path, server: Server) -> None:
+    result = run("profile", "download", server.order(), *_v(card), *server.options, input="")
+    assert result.exit_code == EXIT_DECLINED
+    assert VirtualEuicc.open(card).profiles == ()

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pyrsp.models import ProfileMetadata
     from pyrsp.protocol.effects import Progress
 
-__all__ = ["DownloadUi", "download_ui", "metadata_table"]
+__all__ = ["DownloadUi", "ask", "download_ui", "metadata_table"]
 
 _STAGES = {
     "initiate_authentication": "contacting the SM-DP+",
@@ -63,6 +63,17 @@ def metadata_table(metadata: ProfileMetadata) -> Table:
     return table
 
 
+def ask(out: Output, question: str) -> bool:
+    """Ask a yes/no question on standard error; no answer (end of input) is no."""
+    from rich.prompt import Confirm
+
+    try:
+        return Confirm.ask(question, console=out.err, default=False)
+    except EOFError:
+        out.err.print()
+        return False
+
+
 @dataclass
 class DownloadUi:
     """The callbacks a download or renewal needs, drawn for a person or kept quiet."""
@@ -76,16 +87,11 @@ class DownloadUi:
 
     def confirm(self, metadata: ProfileMetadata) -> bool:
         """Show the profile and ask before installing it (``--yes`` answers yes)."""
+        self.stop()
+        self.out.note("[bold]The SM-DP+ offers this profile:[/bold]")
         if not self.out.json_mode:
-            self._pause()
-            self.out.err.print("[bold]The SM-DP+ offers this profile:[/bold]")
             self.out.err.print(metadata_table(metadata))
-        if self.yes:
-            return True
-        from rich.prompt import Confirm
-
-        self._pause()
-        return Confirm.ask("Install it?", console=self.out.err, default=False)
+        return self.yes or ask(self.out, "Install it?")
 
     def code(self) -> str | None:
         """The confirmation code: ``--confirmation-code``, a hidden prompt, or none (declines)."""
@@ -94,14 +100,17 @@ class DownloadUi:
         if self.yes:
             self.out.note("the SM-DP+ asks for a confirmation code: pass --confirmation-code")
             return None
-        self._pause()
-        if sys.stdin.isatty():
-            from rich.prompt import Prompt
+        self.stop()
+        try:
+            if sys.stdin.isatty():
+                from rich.prompt import Prompt
 
-            answer = Prompt.ask("Confirmation code", console=self.out.err, password=True)
-        else:  # piped: nothing to hide from a screen, and getpass would warn
-            self.out.err.print("Confirmation code: ", end="")
-            answer = sys.stdin.readline()
+                answer = Prompt.ask("Confirmation code", console=self.out.err, password=True)
+            else:  # piped: nothing to hide from a screen, and getpass would warn
+                self.out.err.print("Confirmation code: ", end="")
+                answer = sys.stdin.readline()
+        except EOFError:
+            return None
         return answer.strip() or None
 
     def progress(self, event: Progress) -> None:
@@ -114,14 +123,15 @@ class DownloadUi:
                 self._task = self.bar.add_task("loading the profile", total=event.total)
             self.bar.update(self._task, completed=event.done, total=event.total)
             if event.done >= event.total:
-                self._pause()
+                self.stop()
         elif event.stage != self._stage:
             self._stage = event.stage
             label = _STAGES.get(event.stage)
             if label is not None:
                 self.out.err.print(f"[dim]... {label}[/dim]")
 
-    def _pause(self) -> None:
+    def stop(self) -> None:
+        """Stop drawing the progress bar (before a prompt, and at the end)."""
         if self.bar is not None and self._task is not None:
             self.bar.stop()
             self._task = None
@@ -145,4 +155,4 @@ def download_ui(out: Output, *, yes: bool, confirmation_code: str | None) -> Ite
     try:
         yield ui
     finally:
-        ui._pause()
+        ui.stop()

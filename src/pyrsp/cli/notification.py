@@ -123,9 +123,9 @@ def remove(
 
     out = Output(json)
     with out.errors_reported():
-        if not yes and not typer.confirm(
-            f"Remove notification(s) {', '.join(map(str, seq))} unsent?", err=True, default=False
-        ):
+        from pyrsp.cli.interaction import ask
+
+        if not yes and not ask(out, f"Remove notification(s) {', '.join(map(str, seq))} unsent?"):
             raise Declined("nothing removed")
         with open_client(CardChoice(reader, virtual)) as client:
             for number in seq:

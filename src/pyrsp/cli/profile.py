@@ -152,9 +152,10 @@ def delete(
     """Delete a disabled profile. It cannot be downloaded again with the same code."""
 
     def action(client: RspClient) -> None:
-        if not yes and not typer.confirm(
-            f"Delete profile {profile}? This cannot be undone", err=True, default=False
-        ):
+        from pyrsp.cli.interaction import ask
+
+        question = f"Delete profile {safe(profile)}? This cannot be undone"
+        if not yes and not ask(Output(json), question):
             raise Declined(f"not deleted: {profile} is still on the eUICC")
         client.delete(profile)
 
