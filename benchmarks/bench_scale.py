@@ -12,8 +12,9 @@ backend would. With ``--own-transport`` each client has its own, hence its own T
 
 Reported per N: downloads per second (wall), p50/p99 latency of one download (open, download,
 notification, close), this process's CPU ms per download (client, cards, TLS; the server too
-with ``--server-in-thread``), and this process's peak memory above idle divided by N (RSS
-high-water mark, reset before each N).
+with ``--server-in-thread``), the server process's CPU ms per download (uvicorn, TLS, TestSmdp;
+10 ms resolution), and this process's peak memory above idle divided by N (RSS high-water
+mark, reset before each N).
 
     .venv/bin/python benchmarks/bench_scale.py
     .venv/bin/python benchmarks/bench_scale.py --concurrency 1 10 --min-downloads 30
@@ -25,6 +26,7 @@ import argparse
 import asyncio
 import gc
 import multiprocessing
+import os
 import statistics
 import sys
 import time
@@ -89,9 +91,17 @@ def _serve(smdp: TestSmdp, ports: Queue[int], stop: Event) -> None:
         stop.wait(PHASE_TIMEOUT * 4)
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of process ``pid`` so far (0 for ``None``: this process)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def served(lab: Lab, in_thread: bool) -> Iterator[tuple[str, int]]:
-    """The lab's SM-DP+ over HTTPS on loopback: (its address, the port).
+def served(lab: Lab, in_thread: bool) -> Iterator[tuple[str, int, int | None]]:
+    """The lab's SM-DP+ over HTTPS on loopback: (its address, the port, the server's pid).
 
     In a process of its own (forked: it holds the orders added before), or in a thread here.
     """
@@ -99,7 +109,7 @@ def served(lab: Lab, in_thread: bool) -> Iterator[tuple[str, int]]:
         with lab.smdp.serve_https() as url:
             port = urllib.parse.urlsplit(url).port
             assert port is not None
-            yield lab.smdp.address, port
+            yield lab.smdp.address, port, None
         return
     context = multiprocessing.get_context("fork")
     ports: Queue[int] = context.Queue()
@@ -107,7 +117,7 @@ def served(lab: Lab, in_thread: bool) -> Iterator[tuple[str, int]]:
     server = context.Process(target=_serve, args=(lab.smdp, ports, stop), daemon=True)
     server.start()
     try:
-        yield lab.smdp.address, ports.get(timeout=30)
+        yield lab.smdp.address, ports.get(timeout=30), server.pid
     finally:
         stop.set()
         server.join(timeout=10)
@@ -166,7 +176,7 @@ def measure(
     rows: list[dict[str, Any]] = []
     warm = [lab.order() for _ in range(4)]
     batches = [[lab.order() for _ in range(max(n, min_downloads))] for n in concurrencies]
-    with served(lab, in_thread) as (address, port):
+    with served(lab, in_thread) as (address, port, pid):
         asyncio.run(
             phase(lab, address, port, warm, concurrency=2, own=own)
         )  # warm up: schema, TLS, imports
@@ -174,11 +184,12 @@ def measure(
             gc.collect()
             idle = rss_kb()
             peak_ok = reset_peak()
-            cpu = time.process_time()
+            cpu, server_cpu = time.process_time(), cpu_seconds(pid)
             latencies, wall = asyncio.run(
                 phase(lab, address, port, codes, concurrency=concurrency, own=own)
             )
             cpu = time.process_time() - cpu
+            server_cpu = cpu_seconds(pid) - server_cpu
             peak = rss_kb("VmHWM") if peak_ok else rss_kb()
             rows.append(
                 {
@@ -188,6 +199,9 @@ def measure(
                     "p50 ms": f"{statistics.median(latencies) * 1000:.0f}",
                     "p99 ms": f"{percentile(latencies, 99) * 1000:.0f}",
                     "client cpu ms/download": f"{cpu / len(latencies) * 1000:.1f}",
+                    "server cpu ms/download": (
+                        f"{server_cpu / len(latencies) * 1000:.1f}" if pid else "(in client)"
+                    ),
                     "peak kB/session": f"{(peak - idle) / concurrency:.0f}",
                     "idle RSS MB": f"{idle / 1024:.0f}",
                     "transport": "own" if own else "shared",
@@ -204,6 +218,7 @@ COLUMNS = [
     "p50 ms",
     "p99 ms",
     "client cpu ms/download",
+    "server cpu ms/download",
     "peak kB/session",
     "idle RSS MB",
     "transport",
