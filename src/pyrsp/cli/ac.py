@@ -7,16 +7,17 @@ from typing import Annotated
 
 import typer
 
+from pyrsp.cli.options import JsonOption
 from pyrsp.cli.output import Output, printable
 
 app = typer.Typer(help="Activation codes: parse them, draw them as QR codes.", no_args_is_help=True)
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
 
 @app.command("parse")
 def parse(
-    code: Annotated[str, typer.Argument(help="LPA:1$address$matchingId...")],
+    code: Annotated[
+        str, typer.Argument(metavar="ACTIVATION_CODE", help="LPA:1$address$matchingId...")
+    ],
     json: JsonOption = False,
 ) -> None:
     """Show the fields of an activation code."""
@@ -42,14 +43,17 @@ def parse(
 
 @app.command("qr")
 def qr(
-    code: Annotated[str, typer.Argument(help="LPA:1$address$matchingId...")],
+    code: Annotated[
+        str, typer.Argument(metavar="ACTIVATION_CODE", help="LPA:1$address$matchingId...")
+    ],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write a .png or .svg file instead.")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write a .png or .svg file instead."),
     ] = None,
-    scale: Annotated[int, typer.Option(help="Pixels per module in a PNG/SVG.")] = 8,
+    scale: Annotated[int, typer.Option(metavar="N", help="Pixels per module in a PNG/SVG.")] = 8,
     json: JsonOption = False,
 ) -> None:
-    """Draw the activation code as a QR code (``LPA:`` prefixed, as phones expect)."""
+    """Draw the activation code as a QR code (with the LPA: prefix phones expect)."""
     import segno
 
     from pyrsp.activation_code import ActivationCode

@@ -56,6 +56,7 @@ ConfirmationCodeOption = Annotated[
     typer.Option(
         "--confirmation-code",
         "-c",
+        metavar="CODE",
         envvar="PYRSP_CONFIRMATION_CODE",
         help="The confirmation code, when the operator gave one (asked for when needed).",
     ),

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from pyrsp.cli.options import JsonOption
 from pyrsp.cli.output import Output
 
 app = typer.Typer(
@@ -16,19 +17,25 @@ app = typer.Typer(
 
 @app.command("generate")
 def generate(
-    directory: Annotated[Path, typer.Argument(help="Folder to write the PEM files into.")],
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Folder to write the PEM files into.")
+    ],
     *,
-    seed: Annotated[str, typer.Option(help="Same seed, same keys and certificates.")] = "0",
+    seed: Annotated[
+        str, typer.Option(metavar="SEED", help="Same seed, same keys and certificates.")
+    ] = "0",
     curve: Annotated[
-        str, typer.Option(help="nist (P-256) or brainpool (brainpoolP256r1).")
+        str, typer.Option(metavar="nist|brainpool", help="P-256 or brainpoolP256r1.")
     ] = "nist",
-    eid: Annotated[str | None, typer.Option(help="The eUICC's EID (32 digits).")] = None,
+    eid: Annotated[
+        str | None, typer.Option(metavar="EID", help="The eUICC's EID (32 digits).")
+    ] = None,
     smdp_host: Annotated[
-        str, typer.Option(help="Host name in the SM-DP+ TLS certificate.")
+        str, typer.Option(metavar="HOST", help="Host name in the SM-DP+ TLS certificate.")
     ] = "testsmdpplus1.example.com",
-    json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    json: JsonOption = False,
 ) -> None:
-    """Generate a test PKI and save it in DIRECTORY (SGP.22 section 4.5 certificate profile)."""
+    """Generate a test PKI and save it in DIR (SGP.22 section 4.5 certificate profile)."""
     from pyrsp.testing.pki import DEFAULT_EID, TestPki
 
     out = Output(json)

@@ -73,13 +73,20 @@ def serve(
         Path | None,
         typer.Option(metavar="DIR", help="Profile packages (*.der), one order each."),
     ] = None,
-    count: Annotated[int, typer.Option(min=1, help="Orders with generated profiles.")] = 1,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one.")] = 8443,
+    count: Annotated[
+        int, typer.Option(min=1, metavar="N", help="Orders with generated profiles.")
+    ] = 1,
+    host: Annotated[str, typer.Option(metavar="HOST", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, metavar="PORT", help="Port; 0: any free one.")
+    ] = 8443,
     confirmation_code: Annotated[
-        str | None, typer.Option(help="Require this confirmation code for every order.")
+        str | None,
+        typer.Option(metavar="CODE", help="Require this confirmation code for every order."),
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for replayable sessions.")] = None,
+    seed: Annotated[
+        int | None, typer.Option(metavar="N", help="Seed for replayable sessions.")
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Serve download orders over HTTPS until Ctrl-C; prints their activation codes."""
