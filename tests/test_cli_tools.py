@@ -175,3 +175,27 @@ def test_demo_keep_leaves_a_usable_card(tmp_path: Path) -> None:
         assert step in result.stdout
     (profile,) = VirtualEuicc.open(tmp_path / "demo" / "card").profiles
     assert profile.profile_name == "pyrsp demo: next year's plan"
+
+
+def test_docs_cli_md_names_every_command_and_option() -> None:
+    import typer.main
+
+    from pyrsp.cli.app import app
+
+    text = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
+    sections = {block.split("`")[0].split(" [")[0]: block for block in text.split("### `")[1:]}
+
+    def walk(command: object, path: list[str]) -> None:
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            for name, sub in subcommands.items():
+                walk(sub, [*path, name])
+            return
+        words = " ".join(path)
+        (section,) = [body for title, body in sections.items() if title.startswith(words)]
+        for param in command.params:  # type: ignore[attr-defined]
+            for option in param.opts:
+                if option.startswith("--") and option != "--help":
+                    assert f"`{option}" in section, (words, option)
+
+    walk(typer.main.get_command(app), ["pyrsp"])
