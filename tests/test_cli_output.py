@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import enum
 import json
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +129,14 @@ def test_error_messages_are_printable(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         Output().fail(errors.SmdpError("refused: \x1b]0;owned\x07"))
     assert "\x1b" not in capsys.readouterr().err
+
+
+def test_renewal_journal_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from pyrsp.cli.renew import default_journal
+
+    assert default_journal(tmp_path / "card") == tmp_path / "card" / "journal"
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert default_journal(None) == tmp_path / "state" / "pyrsp" / "journal"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_journal(None) == tmp_path / "home" / ".local" / "state" / "pyrsp" / "journal"
