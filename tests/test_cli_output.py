@@ -140,3 +140,18 @@ def test_renewal_journal_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     monkeypatch.delenv("XDG_STATE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_journal(None) == tmp_path / "home" / ".local" / "state" / "pyrsp" / "journal"
+
+
+def test_parse_connect_to() -> None:
+    from pyrsp.cli.cards import parse_connect_to
+
+    assert parse_connect_to(
+        ["a.example=127.0.0.1:8443", "b.example=[::1]:9", "c=https://p:1/x"]
+    ) == {
+        "a.example": ("127.0.0.1", 8443),
+        "b.example": ("::1", 9),
+        "c": "https://p:1/x",
+    }
+    for bad in ("a.example", "=h:1", "a=h", "a=h:0", "a=h:99999", "a=:80"):
+        with pytest.raises(errors.UsageError):
+            parse_connect_to([bad])
