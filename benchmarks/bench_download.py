@@ -14,7 +14,8 @@ times each effect: the card's ``transmit`` (card), the SM-DP+'s ``post`` (server
 else (client: flows, ES10/ES9+ codec, drivers).
 
     .venv/bin/python benchmarks/bench_download.py                 # NIST and brainpool
-    .venv/bin/python benchmarks/bench_download.py --profile       # + where the time goes
+    .venv/bin/python benchmarks/bench_download.py --profile       # + cProfile summary
+    .venv/bin/python benchmarks/bench_download.py --sample        # + pyinstrument summary
     .venv/bin/python benchmarks/bench_download.py --httpx         # through HttpsTransport
 """
 
@@ -26,7 +27,7 @@ import pstats
 import statistics
 import sys
 import time
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -196,7 +197,11 @@ def area_of(filename: str, function: str) -> str:
 
 
 def profile(curve: str, count: int, use_httpx: bool, top: int) -> None:
-    """Print a cProfile summary (CPU time) of ``count`` downloads, by area and by function."""
+    """Print a cProfile summary (CPU time) of ``count`` downloads, by area and by function.
+
+    cProfile charges a cost to every Python call, so it overstates code made of many small
+    calls; :func:`sample` (pyinstrument) does not.
+    """
     lab = Lab(curve)
     http = TimedHttp(http_for(lab, use_httpx))
     one_download(lab, http, -1)
@@ -204,15 +209,45 @@ def profile(curve: str, count: int, use_httpx: bool, top: int) -> None:
     profiler.runcall(lambda: [one_download(lab, http, n) for n in range(count)])
     stats = pstats.Stats(profiler)
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    areas: Counter[str] = Counter()
+    areas: defaultdict[str, float] = defaultdict(float)
     for (filename, _line, function), (_cc, _nc, tottime, _ct, _callers) in raw.items():
         areas[area_of(filename, function)] += tottime
-    spent = sum(areas.values())
-    print(f"== where the time goes: {count} downloads, {curve} (own time per area)")
-    for area, seconds in areas.most_common(16):
-        print(f"{seconds / count * 1000:7.2f} ms/download  {seconds / spent * 100:5.1f}%  {area}")
+    print_areas(f"cProfile, {count} downloads, {curve}", areas, count)
     print(f"== top {top} functions by own time")
     stats.sort_stats("tottime").print_stats(top)
+
+
+def sample(curve: str, count: int, use_httpx: bool) -> None:
+    """Print a pyinstrument (sampling) summary of ``count`` downloads: own time by area."""
+    from pyinstrument import Profiler
+
+    lab = Lab(curve)
+    http = TimedHttp(http_for(lab, use_httpx))
+    one_download(lab, http, -1)
+    profiler = Profiler(interval=0.0002)
+    profiler.start()
+    for n in range(count):
+        one_download(lab, http, n)
+    session = profiler.stop()
+    areas: defaultdict[str, float] = defaultdict(float)
+    frames = [session.root_frame()]
+    while frames:
+        frame = frames.pop()
+        if frame is None or frame.is_synthetic:
+            continue
+        filename = frame.file_path or "~"
+        areas[area_of(filename if filename != "<built-in>" else "~", frame.function)] += (
+            frame.total_self_time
+        )
+        frames.extend(frame.children)
+    print_areas(f"pyinstrument, {count} downloads, {curve}", areas, count)
+
+
+def print_areas(title: str, areas: dict[str, float], count: int) -> None:
+    spent = sum(areas.values())
+    print(f"== where the time goes ({title}): own time per area")
+    for area, seconds in sorted(areas.items(), key=lambda item: -item[1])[:16]:
+        print(f"{seconds / count * 1000:7.2f} ms/download  {seconds / spent * 100:5.1f}%  {area}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,15 +257,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="CPU budget per curve")
     parser.add_argument("--httpx", action="store_true", help="go through HttpsTransport+httpx")
     parser.add_argument("--profile", action="store_true", help="print a cProfile summary")
+    parser.add_argument("--sample", action="store_true", help="print a pyinstrument summary")
     parser.add_argument("--top", type=int, default=25, help="functions in the profile")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     curves = ["nist", "brainpool"] if args.curve == "both" else [args.curve]
     rows = [measure(c, args.count, args.seconds, args.httpx) for c in curves]
     emit("bench_download: full downloads in-process (CPU time)", rows, COLUMNS, args.json)
-    if args.profile:
-        for curve in curves:
+    for curve in curves:
+        if args.profile:
             profile(curve, min(args.count, 30), args.httpx, args.top)
+        if args.sample:
+            sample(curve, min(args.count, 60), args.httpx)
     return 0
 
 
