@@ -180,3 +180,16 @@ def test_no_answer_on_stdin_is_no(card: Path) -> None:
     result = run("profile", "delete", iccid, "--virtual", str(card), input="")
     assert result.exit_code == EXIT_DECLINED
     assert len(VirtualEuicc.open(card).profiles) == 1
+
+
+def test_reader_without_pyscard_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "smartcard" else real(name, *a),
+    )
+    result = run("chip", "info", "--reader", "0")
+    assert result.exit_code == EXIT_CARD and "pyrsp[pcsc]" in result.stderr

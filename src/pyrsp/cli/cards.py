@@ -8,6 +8,7 @@ serves profiles that card accepts. Heavy modules load here, inside the functions
 
 from __future__ import annotations
 
+import importlib.util
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyrsp.cli.output import usage
-from pyrsp.errors import PyrspError
+from pyrsp.errors import NoReaderError, PyrspError
 
 if TYPE_CHECKING:
     from pyrsp.client import RspClient
@@ -82,6 +83,10 @@ def open_virtual(directory: Path) -> VirtualEuicc:
 def _card(choice: CardChoice) -> CardTransport | VirtualEuicc:
     if choice.virtual is not None:
         return open_virtual(choice.virtual)
+    if importlib.util.find_spec("smartcard") is None:
+        raise NoReaderError(
+            "PC/SC readers need pyscard, which is not installed: pip install 'pyrsp[pcsc]'"
+        )
     from pyrsp.transports.pcsc import PcscCardTransport
 
     reader: str | int | None = choice.reader
