@@ -8,31 +8,31 @@ received.
 ::
 
     PyrspError
-    ├── UsageError                      you called the API wrongly (bad argument, wrong state)
-    ├── ActivationCodeError             an activation code that SGP.22 section 4.1 does not allow
-    ├── CodecError                      ASN.1 DER that does not decode or a value that does not encode
-    │   └── TlvError                    BER-TLV that is malformed (truncated, bad length, trailing bytes)
+    ├── UsageError                  you called the API wrongly (bad argument, wrong state)
+    ├── ActivationCodeError         an activation code SGP.22 section 4.1 does not allow
+    ├── CodecError                  DER that does not decode, a value that does not encode
+    │   └── TlvError                malformed BER-TLV (truncated, bad length, trailing bytes)
     ├── CryptoError
-    │   ├── InvalidSignature            an ECDSA signature that does not verify
-    │   ├── CertificateError            a chain that does not build, a wrong role, curve, validity, EID range
-    │   └── BspError                    a BSP segment that fails its MAC, order or counter check
-    ├── CardError                       anything on the eUICC side
-    │   ├── CardTransportError          the reader or the link to the card failed
-    │   │   ├── NoReaderError           no PC/SC service, or no reader matches
-    │   │   ├── CardRemovedError        the card went away (removed, reset, unpowered)
-    │   │   └── CardTimeoutError        the card did not answer in time
-    │   ├── ApduError                   a status word other than 9000 (``sw``)
-    │   ├── IsdRNotFoundError           no ISD-R AID in the list could be selected
-    │   └── EuiccError                  an ES10 function returned an error code (``function``, ``code``, ``reason``)
-    ├── ServerError                     anything on the SM-DP+ side
-    │   ├── HttpTransportError          the connection failed (refused, reset, TLS, timeout)
-    │   │   ├── TlsError                certificate not trusted, host name mismatch
-    │   │   └── ServerTimeoutError      the server did not answer in time
-    │   ├── ServerProtocolError         a malformed answer (HTTP status, non-JSON, missing field, bad base64)
-    │   └── SmdpError                   functionExecutionStatus Failed/Expired (``subject_code``, ``reason_code``)
-    ├── ProtocolViolation               a peer's answer breaks SGP.22 (wrong transaction id, address, challenge)
-    └── DownloadError                   a download ended without a profile (``stage``, ``cancel_reason``)
-        └── DownloadDeclined            the user declined (consent or confirmation code)
+    │   ├── InvalidSignature        an ECDSA signature that does not verify
+    │   ├── CertificateError        no chain, a wrong role, curve, validity or EID range
+    │   └── BspError                a BSP segment failing its MAC, order or counter check
+    ├── CardError                   anything on the eUICC side
+    │   ├── CardTransportError      the reader or the link to the card failed
+    │   │   ├── NoReaderError       no PC/SC service, or no reader matches
+    │   │   ├── CardRemovedError    the card went away (removed, reset, unpowered)
+    │   │   └── CardTimeoutError    the card did not answer in time
+    │   ├── ApduError               a status word other than 9000 (``sw``)
+    │   ├── IsdRNotFoundError       no ISD-R AID in the list could be selected
+    │   └── EuiccError              an ES10 function's error code (``function``, ``code``)
+    ├── ServerError                 anything on the SM-DP+ side
+    │   ├── HttpTransportError      the connection failed (refused, reset, TLS, timeout)
+    │   │   ├── TlsError            certificate not trusted, host name mismatch
+    │   │   └── ServerTimeoutError  the server did not answer in time
+    │   ├── ServerProtocolError     a malformed answer (status, non-JSON, missing field)
+    │   └── SmdpError               status Failed or Expired (``subject_code``, ``reason_code``)
+    ├── ProtocolViolation           a peer breaks SGP.22 (transaction id, address, challenge)
+    └── DownloadError               a download ended without a profile (``stage``)
+        └── DownloadDeclined        the user declined (consent or confirmation code)
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class CryptoError(PyrspError):
     """A cryptographic check failed."""
 
 
-class InvalidSignature(CryptoError):
+class InvalidSignature(CryptoError):  # noqa: N818 (the name is the API)
     """An ECDSA signature does not verify over the given data."""
 
 
@@ -220,8 +220,8 @@ class SmdpError(ServerError):
         self.server_message = server_message
 
 
-class ProtocolViolation(PyrspError):
-    """A peer's answer breaks SGP.22: a wrong transaction id, address, challenge or signature role."""
+class ProtocolViolation(PyrspError):  # noqa: N818 (the name is the API)
+    """A peer's answer breaks SGP.22: a wrong transaction id, address, challenge or role."""
 
 
 class DownloadError(PyrspError):
@@ -236,5 +236,5 @@ class DownloadError(PyrspError):
         self.cancel_reason = cancel_reason
 
 
-class DownloadDeclined(DownloadError):
+class DownloadDeclined(DownloadError):  # noqa: N818 (the name is the API)
     """The user declined the download (consent refused or no confirmation code)."""

@@ -19,7 +19,7 @@ class CardTransport(Protocol):
     """A connection to one card: send a C-APDU, get the R-APDU (data + SW1 SW2)."""
 
     def transmit(self, apdu: bytes) -> bytes:
-        """Send ``apdu``; return the card's whole answer. Raise ``CardTransportError`` on failure."""
+        """Send ``apdu``; return the card's whole answer (``CardTransportError`` on failure)."""
         ...
 
     def atr(self) -> bytes:
