@@ -9,7 +9,7 @@ import pytest
 
 from pyrsp import asn1, tlv
 from pyrsp.errors import CodecError, EuiccError, UsageError
-from pyrsp.models import ProfileState, iccid_to_bytes
+from pyrsp.models import NotificationEvent, ProfileState, iccid_to_bytes
 from pyrsp.protocol import es10
 from pyrsp.protocol.apdu import ApduConfig
 from pyrsp.protocol.effects import Flow, Transmit
@@ -143,6 +143,15 @@ def test_notification_requests_with_seq_number_0() -> None:
         es10.build_remove_notification_request(-1)
     with pytest.raises(UsageError, match="notification event"):
         es10.build_list_notification_request("reboot")
+
+
+def test_notification_requests_accept_v3_events() -> None:
+    by_name = es10.build_list_notification_request("notificationRpmEnable")
+    assert by_name == es10.build_list_notification_request(NotificationEvent.RPM_ENABLE)
+    assert by_name == bytes.fromhex("BF280481020308")
+    assert es10.build_list_notification_request("loadRpmPackageResult") == bytes.fromhex(
+        "BF280481020001"
+    )
 
 
 def test_memory_reset_options() -> None:
@@ -391,6 +400,14 @@ def test_retrieve_notifications_returns_exact_tlvs() -> None:
     assert [p.der for p in result] == [install, other]
     assert [p.metadata.seq_number for p in result] == [0, 1]
     assert result[0].der[:2] == b"\xbf\x37" and result[1].der[:1] == b"\x30"
+
+
+def test_list_notification_with_v3_event() -> None:
+    answer = asn1.encode(
+        "ListNotificationResponse", ("notificationMetadataList", [_metadata(2, 6)])
+    )
+    result, _ = run(es10.list_notification(CONFIG), answer)
+    assert [(m.seq_number, m.event) for m in result] == [(2, NotificationEvent.RPM_DELETE)]
 
 
 def test_retrieve_notifications_no_result_is_empty_and_errors_are_named() -> None:

@@ -17,6 +17,7 @@ from pyrsp.models import (
     ExtCardResource,
     IconType,
     InstallResult,
+    NotificationConfiguration,
     NotificationEvent,
     NotificationMetadata,
     ProfileClass,
@@ -393,8 +394,27 @@ def test_notification_metadata() -> None:
 
 
 @pytest.mark.parametrize(
+    ("bits", "event"),
+    [((b"\x08", 5), NotificationEvent.RPM_ENABLE), ((b"\x01", 8), "loadRpmPackageResult"),
+     ((b"\x00\x80", 9), "bit8")],
+)  # fmt: skip
+def test_notification_metadata_v3_and_unnamed_events(bits: tuple[bytes, int], event: str) -> None:
+    value = {"seqNumber": 1, "profileManagementOperation": bits, "notificationAddress": "a.b"}
+    notification = NotificationMetadata.from_asn1(value)
+    assert notification.event == event
+    assert NotificationMetadata.model_validate_json(notification.model_dump_json()) == notification
+
+
+def test_notification_configuration_tolerates_v3_and_unnamed_bits() -> None:
+    value = {"profileManagementOperation": (b"\x88\x40", 10), "notificationAddress": "a.b"}
+    config = NotificationConfiguration.from_asn1(value)
+    assert config.events == (NotificationEvent.INSTALL, NotificationEvent.RPM_ENABLE, "bit9")
+    assert config.events[1] is NotificationEvent.RPM_ENABLE
+
+
+@pytest.mark.parametrize(
     ("bits", "message"),
-    [((b"\x00", 4), "got none"), ((b"\x04", 6), "bits 0-3, got bit5")],
+    [((b"\x00", 4), "got none"), ((b"\x44", 6), "got enable, rpmDisable")],
 )
 def test_notification_metadata_bad_event(bits: tuple[bytes, int], message: str) -> None:
     value = {"seqNumber": 1, "profileManagementOperation": bits, "notificationAddress": "a.b"}

@@ -8,7 +8,7 @@ from typing import Any, Self
 from pyrsp.errors import CodecError
 from pyrsp.models._base import Model, code, hex_upper, optional
 from pyrsp.models.identifiers import iccid_from_bytes
-from pyrsp.models.profile import NotificationEvent, events_from_bits
+from pyrsp.models.profile import Event, events_from_bits
 
 __all__ = ["InstallResult", "NotificationMetadata"]
 
@@ -32,17 +32,17 @@ class NotificationMetadata(Model):
     """``NotificationMetadata`` (SGP.22 section 5.7.10): one pending notification."""
 
     seq_number: int
-    event: NotificationEvent
+    event: Event
     address: str
     iccid: str | None = None
 
     @classmethod
     def from_asn1(cls, value: Mapping[str, Any]) -> Self:
-        """Build from a decoded ``NotificationMetadata``; the event is its lowest bit set."""
+        """Build from a decoded ``NotificationMetadata``, whose event has exactly one bit set."""
         events = events_from_bits(value["profileManagementOperation"])
-        if not events:
+        if len(events) != 1:
             raise CodecError(
-                "expected one NotificationEvent bit set, got none",
+                f"expected one NotificationEvent bit set, got {', '.join(events) or 'none'}",
                 type_name="NotificationMetadata",
                 path="profileManagementOperation",
             )
@@ -78,6 +78,13 @@ class InstallResult(Model):
         data = value.get("profileInstallationResultData", value)
         notification = NotificationMetadata.from_asn1(data["notificationMetadata"])
         kind, result = data["finalResult"]
+        if kind not in ("successResult", "errorResult"):  # an extension the schema lacks
+            raise CodecError(
+                "expected finalResult to be successResult or errorResult, "
+                "got an alternative this version of SGP.22 does not define",
+                type_name="ProfileInstallationResult",
+                path="profileInstallationResultData.finalResult",
+            )
         fields: dict[str, Any] = {"success": kind == "successResult"}
         if kind == "successResult":
             fields["isdp_aid"] = hex_upper(result["aid"])

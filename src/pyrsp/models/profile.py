@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pyrsp.errors import CodecError
+from pydantic import Field
+
 from pyrsp.models._base import Icon, Model, flags, hex_upper, named, optional
 from pyrsp.models.identifiers import iccid_from_bytes
 
@@ -49,36 +50,44 @@ class IconType(StrEnum):
 
 
 class NotificationEvent(StrEnum):
-    """A bit of ``NotificationEvent``: ``install`` is the standard's ``notificationInstall``..."""
+    """A bit of ``NotificationEvent`` (SGP.22 section 5.7.9; bits 4 to 7 are v3's).
+
+    ``install`` is the standard's ``notificationInstall``, ``rpmEnable`` its
+    ``notificationRpmEnable``...; bits the standard does not name are kept as ``"bitN"``.
+    """
 
     INSTALL = "install"
     ENABLE = "enable"
     DISABLE = "disable"
     DELETE = "delete"
+    RPM_ENABLE = "rpmEnable"
+    RPM_DISABLE = "rpmDisable"
+    RPM_DELETE = "rpmDelete"
+    LOAD_RPM_PACKAGE_RESULT = "loadRpmPackageResult"
+
+
+#: A notification event: a named bit, or ``"bitN"`` for a bit the standard does not name.
+Event = Annotated[NotificationEvent | str, Field(union_mode="left_to_right")]
 
 
 _STATES = {0: "disabled", 1: "enabled"}
 _CLASSES = {0: "test", 1: "provisioning", 2: "operational"}
 _ICON_TYPES = {0: "jpg", 1: "png"}
-_EVENT_BITS = ("install", "enable", "disable", "delete")
+#: The ``NotificationEvent`` bit names, by bit number.
+EVENT_BITS: tuple[str, ...] = tuple(event.value for event in NotificationEvent)
 
 
-def events_from_bits(bits: tuple[bytes, int]) -> tuple[NotificationEvent, ...]:
-    """The events set in a ``NotificationEvent`` BIT STRING; bits beyond 3 raise CodecError."""
-    names = flags(bits, _EVENT_BITS)
-    unknown = [name for name in names if name not in _EVENT_BITS]
-    if unknown:
-        raise CodecError(
-            f"expected NotificationEvent bits 0-3, got {', '.join(unknown)}",
-            path="profileManagementOperation",
-        )
-    return tuple(NotificationEvent(name) for name in names)
+def events_from_bits(bits: tuple[bytes, int]) -> tuple[NotificationEvent | str, ...]:
+    """The events set in a ``NotificationEvent`` BIT STRING; unnamed bits as ``"bitN"``."""
+    return tuple(
+        NotificationEvent(name) if name in EVENT_BITS else name for name in flags(bits, EVENT_BITS)
+    )
 
 
 class NotificationConfiguration(Model):
     """``NotificationConfigurationInformation``: which operations notify which address."""
 
-    events: tuple[NotificationEvent, ...]
+    events: tuple[Event, ...]
     address: str
 
     @classmethod

@@ -14,7 +14,7 @@ from typing import Any
 from pyrsp import asn1
 from pyrsp.errors import CodecError, UsageError
 from pyrsp.models import ProfileClass, ProfileInfo, eid_from_bytes, iccid_to_bytes
-from pyrsp.models.profile import NotificationEvent
+from pyrsp.models.profile import EVENT_BITS, NotificationEvent
 from pyrsp.protocol import es10_codes as codes
 from pyrsp.protocol.apdu import ApduConfig, transmit_es10
 from pyrsp.protocol.effects import Flow
@@ -40,7 +40,6 @@ __all__ = [
 #: GetEuiccDataRequest asking for the EID: ``BF3E 03 5C 01 5A`` (5.7.20).
 GET_EID = bytes.fromhex("BF3E035C015A")
 
-_EVENTS = ("install", "enable", "disable", "delete")
 _CLASSES = {"test": 0, "provisioning": 1, "operational": 2}
 
 
@@ -71,11 +70,16 @@ def named_bits(indexes: Iterable[int]) -> tuple[bytes, int]:
 
 
 def event_bits(event: NotificationEvent | str) -> tuple[bytes, int]:
-    """A NotificationEvent BIT STRING with the one bit of ``event`` (``"install"``...)."""
-    name = str(event).removeprefix("notification").lower()
-    if name not in _EVENTS:
-        raise UsageError(f"expected a notification event ({', '.join(_EVENTS)}), got {event!r}")
-    return named_bits([_EVENTS.index(name)])
+    """A NotificationEvent BIT STRING with the one bit of ``event`` (``"install"``...).
+
+    Names are matched ignoring case and a ``notification`` prefix (``notificationRpmEnable``).
+    """
+    name = str(event).lower().removeprefix("notification")
+    names = [known.lower() for known in EVENT_BITS]
+    if name not in names:
+        expected = ", ".join(EVENT_BITS)
+        raise UsageError(f"expected a notification event ({expected}), got {event!r}")
+    return named_bits([names.index(name)])
 
 
 def profile_identifier(profile: str | bytes) -> tuple[str, bytes]:

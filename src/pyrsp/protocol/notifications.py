@@ -49,7 +49,7 @@ class NotificationOutcome:
     """
 
     seq_number: int
-    event: NotificationEvent
+    event: NotificationEvent | str
     address: str
     iccid: str | None
     sent: bool
