@@ -198,6 +198,23 @@ def test_confirmation_code_is_asked_and_hashed_with_the_transaction_id() -> None
     assert request["hashCc"] == expected
 
 
+def test_confirmation_code_as_bytes_is_hashed_as_is() -> None:
+    driver = setup(cc_required=True)
+    driver.code = b"1234"
+    run(driver)
+    expected = hashlib.sha256(hashlib.sha256(b"1234").digest() + TID_BYTES).digest()
+    assert asn1.decode("PrepareDownloadRequest", driver.card.requests[3])["hashCc"] == expected
+
+
+def test_confirmation_code_of_another_type_is_a_usage_error() -> None:
+    driver = setup(cc_required=True)
+    driver.code = 1234
+    error = failure(driver)
+    assert isinstance(error.__cause__, UsageError)
+    assert (error.stage, error.cancel_reason) == ("confirmation_code", "undefinedReason")
+    assert 0xBF21 not in driver.card.tags()
+
+
 def test_install_notification_can_be_left_for_later() -> None:
     driver = setup()
     result = run(driver, send_install_notification=False)
@@ -430,6 +447,12 @@ def test_device_info_rules() -> None:
     _, value = asn1.decode("CtxParams1", ctx)
     assert value["deviceInfo"]["deviceCapabilities"] == {"gsmSupportedRelease": b"\x0f\x01\x00"}
     assert value["deviceInfo"]["tac"] == bytes.fromhex("53926011")
+
+
+def test_bad_device_info_fails_before_any_io() -> None:
+    flow = download(AC, CONFIG, device=DeviceInfo(tac="1234"))
+    with pytest.raises(UsageError, match="TAC"):
+        next(flow)
 
 
 # --- profile policy rules and the RAT (SGP.22 section 2.9.2) ----------------------------------

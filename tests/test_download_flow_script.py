@@ -327,7 +327,7 @@ class Driver:
     card: ScriptedCard
     server: ScriptedServer
     consent: Any = True
-    code: str | None = None
+    code: str | bytes | int | None = None
     effects: list[Any] = field(default_factory=list)
 
     def run(self, flow: Generator[Any, Any, Any]) -> Any:

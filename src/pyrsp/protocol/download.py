@@ -172,8 +172,14 @@ def download(
     ``config`` is the open ISD-R session's APDU framing; ``device`` the DeviceInfo to send;
     with ``send_install_notification`` the install notification is sent and, once accepted,
     removed from the eUICC (its fate is in the result either way).
+
+    A bad ``device`` (TAC, IMEI, capabilities) raises :class:`UsageError` before any I/O. The
+    confirmation code is answered as ``str`` (hashed as UTF-8) or ``bytes`` (hashed as is);
+    any other type cancels the session and raises :class:`DownloadError` (stage
+    ``confirmation_code``) from a :class:`UsageError`.
     """
     address = activation_code.smdp_address
+    ctx = (device or DeviceInfo()).ctx_params1(activation_code.matching_id or None)
     try:
         yield Progress("initiate_authentication")
         challenge = yield from es10.get_euicc_challenge(config)
@@ -185,8 +191,6 @@ def download(
             f"initiate_authentication: {exc}", stage="initiate_authentication"
         ) from exc
     session = _Session(address, auth.transaction_id, config)
-    matching_id = activation_code.matching_id or None
-    ctx = (device or DeviceInfo()).ctx_params1(matching_id)
     try:
         pir = yield from _steps(session, auth, ctx)
     except Exception as exc:
@@ -264,7 +268,9 @@ def _consent(session: _Session, client: es9.AuthenticateClientResponse) -> Flow[
     code = yield AskConfirmationCode()
     if not code:
         raise _DeclinedError("no confirmation code was given", "endUserRejection")
-    return hash_confirmation_code(str(code), bytes.fromhex(session.transaction_id))
+    if not isinstance(code, str | bytes):
+        raise UsageError(f"expected the confirmation code as str or bytes, got {type(code)}")
+    return hash_confirmation_code(code, bytes.fromhex(session.transaction_id))
 
 
 def _finish(session: _Session, pir: bytes, notify: bool) -> Flow[DownloadResult]:
