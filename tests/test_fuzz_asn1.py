@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import strategies as st
 
 from pyrsp import asn1
-from pyrsp.errors import CodecError, PyrspError
+from pyrsp.errors import CodecError
 from pyrsp.models import (
     EuiccInfo1,
     EuiccInfo2,
@@ -226,15 +227,24 @@ def test_valid_der_decodes() -> None:
     check()
 
 
-def test_a_mutated_model_input_is_a_typed_error_or_a_model() -> None:
-    # a hand-made case: NotificationMetadata whose event has no bit set
-    der = asn1.encode(
-        "NotificationMetadata",
-        {"seqNumber": 0, "profileManagementOperation": (b"\x00", 8), "notificationAddress": "a"},
-    )
-    try:
-        NotificationMetadata.from_asn1(asn1.decode("NotificationMetadata", der))
-    except PyrspError as error:
-        assert isinstance(error, CodecError)
-    else:
-        raise AssertionError("expected a CodecError for an event with no bit set")
+def test_an_unknown_final_result_is_a_codec_error() -> None:
+    """Found by the fuzzer: an extensible CHOICE with an alternative the schema lacks decodes
+    to ``(None, None)``; InstallResult raised TypeError on it."""
+    value = {
+        "profileInstallationResultData": {
+            "transactionId": b"\x01",
+            "notificationMetadata": {
+                "seqNumber": 1,
+                "profileManagementOperation": (b"\x80", 1),
+                "notificationAddress": "a",
+            },
+            "finalResult": ("successResult", {"aid": b"\x01" * 5, "simaResponse": b""}),
+        },
+        "euiccSignPIR": b"\x01" * 64,
+    }
+    der = asn1.encode("ProfileInstallationResult", value)
+    unknown = der.replace(bytes.fromhex("a20ba009"), bytes.fromhex("a20ba509"))  # A0 -> A5
+    decoded = asn1.decode("ProfileInstallationResult", unknown)
+    assert decoded["profileInstallationResultData"]["finalResult"] == (None, None)
+    with pytest.raises(CodecError, match="finalResult"):
+        InstallResult.from_asn1(decoded)
