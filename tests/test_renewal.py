@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,8 @@ from pyrsp.activation_code import ActivationCode
 from pyrsp.client import AsyncRspClient, RspClient
 from pyrsp.errors import DownloadError, PyrspError, SmdpError, UsageError
 from pyrsp.journal import FileJournal, MemoryJournal
-from pyrsp.protocol.renewal import STAGES, journal_key
+from pyrsp.protocol.notifications import NotificationOutcome
+from pyrsp.protocol.renewal import STAGES, RenewalResult, journal_key
 from pyrsp.testing.euicc import VirtualEuicc
 from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import OrderState, TestSmdp
@@ -115,7 +116,9 @@ def test_a_journal_of_another_renewal_is_refused(lab: Lab) -> None:
     journal = MemoryJournal()
     with lab.client() as client:
         client.renew(lab.new_code, journal=journal)
-        with pytest.raises(UsageError, match="journal is of a renewal replacing None"):
+        with pytest.raises(
+            UsageError, match="of a renewal replacing None, not '8944476500000000011'"
+        ):
             client.renew(lab.new_code, replace=lab.old_iccid, journal=journal)
 
 
@@ -227,7 +230,7 @@ class DyingJournal(FileJournal):
             raise StopError
 
 
-@pytest.mark.parametrize("saves", range(1, len(STAGES) + 1))
+@pytest.mark.parametrize("saves", range(1, len(STAGES) + 2))  # + the announced ICCID
 def test_process_stopped_after_each_checkpoint_then_rerun(
     pki: TestPki, tmp_path: Path, saves: int
 ) -> None:
@@ -250,13 +253,76 @@ def test_stopped_after_install_before_its_checkpoint_is_not_downloaded_twice(
 ) -> None:
     lab = _fresh_lab(pki)
     journal = FileJournal(tmp_path)
-    # the first checkpoint is saved; the process dies installing, before the second is written
-    dying = DyingJournal(tmp_path, saves=2, keep_last=False)
+    # saved: started, then the ICCID the SM-DP+ announced; the process dies after installing,
+    # before the third checkpoint ("downloaded") is written
+    dying = DyingJournal(tmp_path, saves=3, keep_last=False)
     with pytest.raises(StopError), lab.client() as client:
         client.renew(lab.new_code, replace=lab.old_iccid, journal=dying)
-    assert dict(journal.load(journal_key(lab.new_code)) or {})["stage"] == "started"
+    saved = dict(journal.load(journal_key(lab.new_code)) or {})
+    assert (saved["stage"], saved["announced_iccid"]) == ("started", "8944476500000000029")
+    assert lab.installs(lab.new_code) == 1
     with lab.client() as client:
         again = client.renew(lab.new_code, replace=lab.old_iccid, journal=journal)
     assert again.resumed and again.download is None and again.complete
     assert lab.installs(lab.new_code) == 1
     assert_renewed(lab, deleted=False)
+
+
+def test_a_profile_installed_by_someone_else_meanwhile_is_not_taken_for_ours(
+    pki: TestPki,
+) -> None:
+    lab = _fresh_lab(pki)
+    journal = MemoryJournal()
+    lab.smdp.inject("http500", "initiateAuthentication")
+    with pytest.raises(DownloadError), lab.client() as client:
+        client.renew(lab.new_code, replace=lab.old_iccid, journal=journal)
+    foreign = lab.smdp.add_order(profile_name="Someone else's", iccid="8944476500000000037")
+    with lab.client() as client:
+        client.download(foreign)
+        result = client.renew(lab.new_code, replace=lab.old_iccid, journal=journal)
+    assert result.download is not None and result.new_iccid == "8944476500000000029"
+    states = {p.iccid: p.enabled for p in lab.card.profiles}
+    assert states == {
+        lab.old_iccid: False,
+        "8944476500000000029": True,
+        "8944476500000000037": False,
+    }
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"stage": "bogus", "before": [], "replace": None},
+        {"before": [], "replace": None},
+        {"stage": "downloaded", "before": [], "replace": None},
+        {"stage": "started", "replace": None},
+    ],
+    ids=["unknown stage", "no stage", "no new ICCID", "no before list"],
+)
+def test_a_malformed_journal_record_is_a_usage_error(lab: Lab, record: dict[str, Any]) -> None:
+    journal = MemoryJournal()
+    journal.save(journal_key(lab.new_code), record)
+    with lab.client() as client, pytest.raises(UsageError, match="expected a renewal journal"):
+        client.renew(lab.new_code, journal=journal)
+    assert lab.installs(lab.new_code) == 0
+
+
+def _outcome(iccid: str, ok: bool) -> NotificationOutcome:
+    return NotificationOutcome(0, "install", "smdp.example.com", iccid, sent=ok, removed=ok)
+
+
+def test_complete_counts_only_the_new_and_old_profiles_notifications() -> None:
+    foreign_failed = _outcome("8900000000000000001", ok=False)
+    result = RenewalResult(
+        new_iccid="8944476500000000029",
+        old_iccid="8944476500000000011",
+        download=None,
+        enabled=True,
+        old_disabled=True,
+        old_deleted=False,
+        notifications=(_outcome("8944476500000000029", ok=True), foreign_failed),
+        resumed=False,
+    )
+    assert result.complete
+    ours_failed = replace(result, notifications=(_outcome("8944476500000000011", ok=False),))
+    assert not ours_failed.complete

@@ -6,13 +6,17 @@ deletes the old one (5.7.17, 5.7.18) and delivers every notification these steps
 (3.5, removing each from the eUICC only once the SM-DP+ accepted it).
 
 The workflow is resumable. Before each step it yields a :class:`Checkpoint` with a small
-journal record (the ICCIDs present before the download, the stage reached, the new ICCID);
-run it again with the last saved record and it finishes the job from there:
+journal record (the stage reached, the ICCIDs present before the download, the ICCID the
+SM-DP+ announced, then the new ICCID); run it again with the last saved record and it finishes
+the job from there:
 
-- never a second download of the same order: a profile that appeared since the journal was
-  started is the one an earlier run installed, even if that run stopped before its checkpoint;
+- never a second download of the same order: once the SM-DP+ has announced the profile's ICCID
+  (in the metadata the user consents to), that ICCID is journaled before the profile is loaded,
+  so a profile with it found on the eUICC is the one an earlier run installed, even if that run
+  stopped before its next checkpoint. Any other profile that appeared meanwhile is not ours;
 - never a lost notification: notifications stay on the eUICC until the SM-DP+ accepted them, and
-  every run ends by delivering all pending ones; the journal says ``done`` only when none failed.
+  every run ends by delivering all pending ones. The journal says ``done`` once those of the new
+  and the old profile are delivered (others on the card are tried too, and reported).
 
 The journal key is a hash of the activation code, so the matching ID is not stored in clear.
 """
@@ -20,9 +24,9 @@ The journal key is a hash of the activation code, so the matching ID is not stor
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from pyrsp.activation_code import ActivationCode
 from pyrsp.errors import ProtocolViolation, UsageError
@@ -30,13 +34,15 @@ from pyrsp.models import ProfileInfo, ProfileState
 from pyrsp.protocol import es10
 from pyrsp.protocol.apdu import ApduConfig
 from pyrsp.protocol.download import DeviceInfo, DownloadResult, download
-from pyrsp.protocol.effects import Checkpoint, Flow, Progress
+from pyrsp.protocol.effects import Checkpoint, ConfirmDownload, Effect, Flow, Progress
 from pyrsp.protocol.notifications import NotificationOutcome, process_notifications
 
 __all__ = ["STAGES", "RenewalResult", "journal_key", "renew"]
 
 #: The journal's stages, in order.
 STAGES = ("started", "downloaded", "enabled", "retired", "done")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,9 @@ class RenewalResult:
 
     ``download`` is ``None`` when an earlier run had installed the profile; ``enabled`` and
     ``old_deleted`` say what this run did; ``old_disabled`` that the old profile, enabled when
-    the renewal began, is now disabled. ``complete`` is true when every pending notification
-    was delivered; otherwise run again later.
+    the renewal began, is now disabled. ``notifications`` reports every notification this run
+    tried, the new and old profiles' and any others pending on the card. ``complete`` is true
+    when those of the new and the old profile were all delivered; otherwise run again later.
     """
 
     new_iccid: str
@@ -60,8 +67,8 @@ class RenewalResult:
 
     @property
     def complete(self) -> bool:
-        """Every notification delivered and removed from the eUICC."""
-        return all(outcome.ok for outcome in self.notifications)
+        """The new and the old profile's notifications all delivered and removed."""
+        return _delivered(self.notifications, {self.new_iccid, self.old_iccid})
 
 
 def journal_key(activation_code: ActivationCode) -> str:
@@ -83,6 +90,10 @@ class _Run:
 
     def advance(self, stage: str, **fields: Any) -> Checkpoint:
         self.record = {**self.record, **fields, "stage": stage}
+        return self.save()
+
+    def save(self, **fields: Any) -> Checkpoint:
+        self.record = {**self.record, **fields}
         return Checkpoint(self.key, dict(self.record))
 
 
@@ -100,12 +111,12 @@ def renew(
 
     ``record`` is the journal record the last run saved (``None`` for a first run);
     ``delete_old`` deletes the old profile after disabling it; ``refresh`` sets the
-    refreshFlag of the enable and disable commands. Yields :class:`Checkpoint` effects to save.
+    refreshFlag of the enable and disable commands (SGP.22 5.7.16). Yields :class:`Checkpoint`
+    effects to save, besides the download's effects.
     """
     if delete_old and replace is None:
         raise UsageError("delete_old needs the ICCID of the profile to replace")
-    resumed = record is not None
-    run = _Run(journal_key(activation_code), dict(record or {}))
+    run = _Run(journal_key(activation_code), _checked_record(record, replace))
     profiles = yield from es10.get_profiles_info(config)
     if not run.record:
         _check_replace(profiles, replace)
@@ -113,17 +124,9 @@ def renew(
         yield run.advance(
             "started", before=sorted(_iccids(profiles)), replace=replace, old_enabled=old_enabled
         )
-    elif run.record.get("replace") != replace:
-        raise UsageError(
-            f"the journal is of a renewal replacing {run.record.get('replace')!r}, "
-            f"not {replace!r}: finish that one or start a new journal"
-        )
     installed = None
     if not run.reached("downloaded"):
-        new_iccid, installed = yield from _download_once(
-            run, profiles, activation_code, config, device
-        )
-        yield run.advance("downloaded", new_iccid=new_iccid)
+        installed = yield from _download_once(run, profiles, activation_code, config, device)
     new_iccid = str(run.record["new_iccid"])
     if not run.reached("enabled"):
         yield from _enable(run, new_iccid, config, refresh)
@@ -131,8 +134,8 @@ def renew(
     if not run.reached("retired"):
         yield from _retire(run, replace, delete_old, config, refresh)
         yield run.advance("retired")
-    outcomes = yield from process_notifications(config)
-    if all(outcome.ok for outcome in outcomes) and not run.reached("done"):
+    outcomes = tuple((yield from process_notifications(config)))
+    if _delivered(outcomes, {new_iccid, replace}) and not run.reached("done"):
         yield run.advance("done")
     return RenewalResult(
         new_iccid=new_iccid,
@@ -141,9 +144,35 @@ def renew(
         enabled=run.enabled,
         old_disabled=bool(run.record.get("old_enabled")),
         old_deleted=run.old_deleted,
-        notifications=tuple(outcomes),
-        resumed=resumed,
+        notifications=outcomes,
+        resumed=record is not None,
     )
+
+
+def _checked_record(record: Mapping[str, Any] | None, replace: str | None) -> dict[str, Any]:
+    """The journal record as a dict, refused with :class:`UsageError` if it is not one of ours."""
+    if record is None:
+        return {}
+    stage = record.get("stage")
+    problem = ""
+    if stage not in STAGES:
+        problem = f"stage {stage!r} is none of {', '.join(STAGES)}"
+    elif not isinstance(record.get("before"), list):
+        problem = "it has no list of the ICCIDs present before the download"
+    elif stage != "started" and not isinstance(record.get("new_iccid"), str):
+        problem = f"stage {stage!r} without the new profile's ICCID"
+    elif record.get("replace") != replace:
+        problem = f"it is of a renewal replacing {record.get('replace')!r}, not {replace!r}"
+    if problem:
+        raise UsageError(
+            f"expected a renewal journal record, got one where {problem}: finish that renewal "
+            "or start a new journal"
+        )
+    return dict(record)
+
+
+def _delivered(outcomes: Iterable[NotificationOutcome], iccids: set[str | None]) -> bool:
+    return all(outcome.ok for outcome in outcomes if outcome.iccid in iccids)
 
 
 def _iccids(profiles: list[ProfileInfo]) -> set[str]:
@@ -161,20 +190,44 @@ def _download_once(
     activation_code: ActivationCode,
     config: ApduConfig,
     device: DeviceInfo | None,
-) -> Flow[tuple[str, DownloadResult | None]]:
-    """The new profile's ICCID: one that appeared since the journal began, or a download."""
-    appeared = _iccids(profiles) - set(run.record["before"])
-    if len(appeared) > 1:
-        raise ProtocolViolation(
-            "expected at most one profile installed since the renewal began,"
-            f" found {sorted(appeared)}"
-        )
-    if appeared:
-        return appeared.pop(), None
-    result = yield from download(activation_code, config, device=device)
+) -> Flow[DownloadResult | None]:
+    """Install the new profile unless an earlier run did; journal its ICCID either way."""
+    announced = run.record.get("announced_iccid")
+    if announced in _iccids(profiles) - set(run.record["before"]):
+        yield run.advance("downloaded", new_iccid=announced)
+        return None
+
+    def journal_announcement(effect: Effect) -> Iterable[Effect]:
+        if isinstance(effect, ConfirmDownload):
+            yield run.save(announced_iccid=effect.metadata.iccid)
+
+    result = yield from _watched(
+        download(activation_code, config, device=device), journal_announcement
+    )
     if result.iccid == run.record.get("replace"):
         raise ProtocolViolation(f"the SM-DP+ delivered the profile being replaced ({result.iccid})")
-    return result.iccid, result
+    yield run.advance("downloaded", new_iccid=result.iccid)
+    return result
+
+
+def _watched(flow: Flow[T], before: Callable[[Effect], Iterable[Effect]]) -> Flow[T]:
+    """Run ``flow`` as ``yield from`` would, yielding ``before(effect)`` ahead of each effect."""
+    answer: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = flow.send(answer) if error is None else flow.throw(error)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+        yield from before(effect)
+        try:
+            answer, error = (yield effect), None
+        except GeneratorExit:
+            flow.close()
+            raise
+        except BaseException as exc:  # the driver's error goes to the flow, as with yield from
+            answer, error = None, exc
 
 
 def _profile(config: ApduConfig, iccid: str) -> Flow[ProfileInfo | None]:
