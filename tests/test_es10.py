@@ -509,8 +509,10 @@ def test_profile_identifier(profile: str | bytes, expected: tuple[str, bytes]) -
 
 
 @pytest.mark.parametrize(
-    "profile", ["8949", "not hex", b"\x01\x02", bytes(17), "89491000000000000123456"]
-)
+    "profile",
+    ["8949", "not hex", b"\x01\x02", bytes(17), "89491000000000000123456",
+     "8949100000000000012345", "89491000000000001", "894910000000000001A3", "0102030405"],
+)  # fmt: skip
 def test_profile_identifier_rejects(profile: str | bytes) -> None:
     with pytest.raises(UsageError):
         es10.profile_identifier(profile)

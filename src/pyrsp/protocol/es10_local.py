@@ -41,6 +41,7 @@ __all__ = [
 GET_EID = bytes.fromhex("BF3E035C015A")
 
 _CLASSES = {"test": 0, "provisioning": 1, "operational": 2}
+_GSMA_RID = "A000000559"  # the GSMA RID, the start of every ISD-P AID
 
 
 def decode_answer(type_name: str, der: bytes) -> Any:
@@ -83,20 +84,25 @@ def event_bits(event: NotificationEvent | str) -> tuple[bytes, int]:
 
 
 def profile_identifier(profile: str | bytes) -> tuple[str, bytes]:
-    """``("iccid", 10 bytes)`` or ``("isdpAid", aid)`` for an ICCID or ISD-P AID.
+    """``("iccid", 10 bytes)`` or ``("isdpAid", aid)`` for an ICCID or ISD-P AID (SGP.22 5.7.16).
 
     A string of 18 to 20 digits (``F`` padding allowed) is an ICCID, always encoded as 10
-    bytes; ``bytes`` or another hex string of 5 to 16 bytes is an ISD-P AID.
+    bytes. An ISD-P AID of 5 to 16 bytes is given as ``bytes``, or as a hex string starting
+    with the GSMA RID ``A000000559``. Any other string (a mistyped ICCID) is a
+    :class:`UsageError`, never sent as an AID.
     """
     if isinstance(profile, str):
         digits = profile.rstrip("Ff")
         if digits.isascii() and digits.isdigit() and 18 <= len(digits) <= 20:
             return "iccid", iccid_to_bytes(profile)
         try:
+            if not profile.upper().startswith(_GSMA_RID):
+                raise ValueError(profile)
             profile = bytes.fromhex(profile)
         except ValueError:
             raise UsageError(
-                f"expected an ICCID (18-20 digits) or an ISD-P AID (hex), got {profile!r}"
+                "expected an ICCID (18-20 digits) or an ISD-P AID (hex starting with "
+                f"{_GSMA_RID}), got {profile!r}"
             ) from None
     if not 5 <= len(profile) <= 16:
         raise UsageError(f"expected an ISD-P AID of 5 to 16 bytes, got {profile.hex().upper()}")
