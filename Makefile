@@ -26,5 +26,8 @@ lint: setup
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy src
 
+docs: setup
+	$(BIN)/mkdocs build --strict --site-dir site
+
 clean:
 	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache
