@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from asn1tools.codecs import DecodeError
 
 from pyrsp import asn1
 from pyrsp.asn1._fixes import decode_oid
@@ -237,6 +238,33 @@ def test_decode_oid_rejects_malformed(contents: str) -> None:
     with pytest.raises(CodecError) as caught:
         asn1.decode("DpProprietaryData", der)
     assert caught.value.path == "dpOid"
+
+
+@pytest.mark.parametrize(
+    ("contents", "message"),
+    [
+        ("2A" + "FF" * 20 + "01", "at most 20 octets"),
+        ("2A" + "FF" * 65536 + "01", "at most 128 octets"),
+        ("2A" + "01" * 128, "at most 128 octets"),
+    ],
+)
+def test_decode_oid_refuses_oversized(contents: str, message: str) -> None:
+    # Long subidentifiers are big integers: decoding a 64 kB one took a second.
+    data = bytearray.fromhex(contents)
+    with pytest.raises(DecodeError, match=message):
+        decode_oid(data, 0, len(data))
+    oid = b"\x80\x83" + len(data).to_bytes(3, "big") + data  # dpOid [0], as in DpProprietaryData
+    der = b"\x30\x83" + len(oid).to_bytes(3, "big") + oid
+    with pytest.raises(CodecError, match=message) as caught:
+        asn1.decode("DpProprietaryData", der)
+    assert caught.value.path == "dpOid"
+
+
+def test_decode_oid_takes_a_uuid_arc() -> None:
+    arc = 2**128 - 1  # 19 octets in base 128
+    octets = [0x80 | (arc >> (7 * i)) & 0x7F for i in range(18, 0, -1)] + [arc & 0x7F]
+    data = bytearray([0x69]) + bytearray(octets)  # 2.25.<uuid>
+    assert decode_oid(data, 0, len(data)) == f"2.25.{arc}"
 
 
 def test_any_decodes_to_bytes() -> None:

@@ -6,7 +6,8 @@ the asn1tools classes themselves stay untouched.
 - OBJECT IDENTIFIER: asn1tools splits the first subidentifier as ``x // 40, x % 40``, so
   an OID under ``2`` with a second arc of 40 or more (``2.999.10``, the SGP.23 test
   SM-DP+ OID) comes back wrong (asn1tools issue 194). It also reads past the end on a
-  truncated subidentifier. We decode per X.690 section 8.19, strictly.
+  truncated subidentifier, and its decoding is quadratic in a subidentifier's length. We
+  decode per X.690 section 8.19, strictly, with bounded sizes.
 - ANY: asn1tools returns a ``bytearray``; we return ``bytes`` like every other octet value.
 - SEQUENCE OF / SET OF: asn1tools' DER decoder does not notice an element with the wrong
   tag and loops forever, appending (a denial of service on any malformed list). We raise,
@@ -30,18 +31,38 @@ from asn1tools.codecs import DecodeError, ber, der
 
 from pyrsp.asn1 import _sequence
 
+#: Bounds on OID contents: a subidentifier of up to 20 octets holds a 128-bit UUID arc
+#: (``2.25.x``); anything longer only costs time (the arcs are big integers).
+MAX_OID_OCTETS = 128
+MAX_SUBIDENTIFIER_OCTETS = 20
+
 
 def decode_oid(data: bytearray, offset: int, end: int) -> str:
-    """Decode the contents octets of an OBJECT IDENTIFIER (X.690 section 8.19)."""
+    """Decode the contents octets of an OBJECT IDENTIFIER (X.690 section 8.19).
+
+    OIDs over :data:`MAX_OID_OCTETS` and subidentifiers over :data:`MAX_SUBIDENTIFIER_OCTETS`
+    octets are refused.
+    """
     if offset >= end:
         raise DecodeError("Expected at least one subidentifier, but got an empty OID.", offset)
+    if end - offset > MAX_OID_OCTETS:
+        raise DecodeError(
+            f"Expected an OID of at most {MAX_OID_OCTETS} octets, but got {end - offset}.", offset
+        )
     arcs: list[int] = []
     value = 0
+    start = offset
     fresh = True
     for position in range(offset, end):
         octet = data[position]
-        if fresh and octet == 0x80:
-            raise DecodeError("Expected a minimal subidentifier, but got a leading 0x80.", position)
+        if fresh:
+            start = position
+            if octet == 0x80:
+                message = "Expected a minimal subidentifier, but got a leading 0x80."
+                raise DecodeError(message, position)
+        if position - start >= MAX_SUBIDENTIFIER_OCTETS:
+            message = f"Expected subidentifiers of at most {MAX_SUBIDENTIFIER_OCTETS} octets."
+            raise DecodeError(message, start)
         value = (value << 7) | (octet & 0x7F)
         fresh = not octet & 0x80
         if fresh:
