@@ -118,6 +118,8 @@ INVALID = [
     ("1$smdp.example.com$\u00c4BC", "matching ID of printable ASCII"),
     ("1$smdp.example.com$X$1.2.", "dotted object identifier"),
     ("1$smdp.example.com$X$1", "dotted object identifier"),
+    ("1$a.com$X$1." + "9" * 5000, "dotted object identifier"),
+    ("1$a.com$X$2.25." + "9" * 40, "dotted object identifier"),
     ("1$smdp.example.com$X$3.1", "dotted object identifier"),
     ("1$smdp.example.com$X$1.40", "dotted object identifier"),
     ("1$smdp.example.com$X$1.3.06", "dotted object identifier"),

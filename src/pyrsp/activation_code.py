@@ -49,7 +49,8 @@ _MAX_ADDRESS = 253
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _HOST_CHARACTER = re.compile(r"[^A-Za-z0-9.-]")
 _MATCHING_ID = re.compile(r"[!-#%-~]*")  # printable ASCII without space and "$"
-_OID = re.compile(r"[0-2](?:\.(?:0|[1-9][0-9]*))+")
+# Arcs of up to 39 digits (a 128-bit UUID arc); longer ones only cost time in int().
+_OID = re.compile(r"[0-2](?:\.(?:0|[1-9][0-9]{0,38}))+")
 
 
 @dataclass(frozen=True, slots=True, repr=False)
