@@ -24,6 +24,7 @@ from pyrsp.crypto import (
     verify_chain,
     verify_euicc_certificates,
 )
+from pyrsp.crypto.certificates import _permitted_eins
 from pyrsp.errors import CertificateError
 from pyrsp.testing.pki import Credential, TestPki
 
@@ -193,6 +194,13 @@ def test_eid_outside_the_eum_range(extension: bool) -> None:
         verify_euicc_certificates(pki.euicc.der, pki.eum.der, pki.ci_certificates)
     assert _rule(caught) == "eid-range"
     assert caught.value.certificate.startswith("CN=pyrsp Test eUICC")
+
+
+@pytest.mark.parametrize("der", ["30031301FF", "3003130141FF", "3002"])
+def test_permitted_eins_that_are_not_printable_strings(pki: TestPki, der: str) -> None:
+    with pytest.raises(CertificateError) as caught:
+        _permitted_eins(pki.eum.certificate, bytes.fromhex(der))
+    assert _rule(caught) == "eid-range"
 
 
 def test_eum_without_any_range() -> None:

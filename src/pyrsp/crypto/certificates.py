@@ -184,7 +184,7 @@ def _permitted_eins(eum: x509.Certificate, der: bytes) -> list[str]:
         raise _fail(
             eum, "eid-range", "expected permittedEins DER, got bytes that do not parse"
         ) from exc
-    if items is None or any(item.tag != 0x13 for item in items):
+    if items is None or any(item.tag != 0x13 or not item.value.isascii() for item in items):
         raise _fail(eum, "eid-range", "expected permittedEins as SEQUENCE OF PrintableString")
     return [item.value.decode("ascii") for item in items]
 
