@@ -55,7 +55,7 @@ def headline(name: str, rows: Rows) -> Rows:
             out.append(_line(name, case, "throughput, latency", value))
             out.append(_line(name, case, "peak memory per session", f"{row['peak kB/session']} kB"))
         elif name == "startup":
-            value = f"{row['best s']} s (median {row['median s']})"
+            value = f"{row['best s']} s (median {row['median s']}, cpu {row['cpu s (best)']})"
             if row["target s"]:
                 value += f", target {row['target s']} s: {row['met (best)']}"
             out.append(_line(name, row["command"], "wall", value))
