@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
-from pyrsp import asn1
-from pyrsp.errors import CardRemovedError, HttpTransportError
+from pyrsp import asn1, tlv
+from pyrsp.errors import CardRemovedError, CodecError, HttpTransportError
 from pyrsp.models import NotificationEvent
 from pyrsp.protocol import es10
 from pyrsp.protocol.apdu import ApduConfig
@@ -111,6 +111,36 @@ def test_selection_by_sequence_number_and_event() -> None:
     driver = setup(HttpResponse(204, b""))
     outcomes = driver.run(process_notifications(CONFIG, events={NotificationEvent.DELETE}))
     assert [o.seq_number for o in outcomes] == [2]
+
+
+def list_with_bad_items() -> bytes:
+    """Notifications 0 and 2 are fine; one has two event bits, one does not decode at all."""
+    good = raw_items()
+    two_bits = other_notification_value(seq=1, event_bit=1)
+    two_bits["tbsOtherNotification"]["profileManagementOperation"] = (b"\x60", 3)
+    bad = asn1.encode("PendingNotification", ("otherSignedNotification", two_bits))
+    garbage = bytes.fromhex("3003020105")
+    return tlv.build(0xBF2B, tlv.build(0xA0, good[0] + bad + garbage + good[2]))
+
+
+def test_one_bad_notification_does_not_block_the_others() -> None:
+    driver = setup(*[HttpResponse(204, b"")] * 2)
+    driver.card.answers[0xBF2B] = list_with_bad_items()
+    outcomes = driver.run(process_notifications(CONFIG))
+    assert [(o.seq_number, o.ok) for o in outcomes] == [(None, False), (None, False), (0, True),
+                                                        (2, True)]  # fmt: skip
+    assert [o.error_type for o in outcomes[:2]] == ["CodecError", "CodecError"]
+    assert "does not decode" in outcomes[0].error and "enable" in outcomes[0].error
+    assert removed(driver) == [0, 2]
+    progress = [(p.done, p.total) for p in driver.progress("notifications")]
+    assert progress[-1] == (4, 4)
+
+
+def test_parse_keeps_unreadable_notifications_apart() -> None:
+    pending = es10.parse_retrieve_notifications_response(list_with_bad_items())
+    assert [p.metadata.seq_number for p in pending] == [0, 2]
+    assert [u.der[:1] for u in pending.unreadable] == [b"\x30", b"\x30"]
+    assert all(isinstance(u.error, CodecError) for u in pending.unreadable)
 
 
 def test_no_pending_notifications() -> None:

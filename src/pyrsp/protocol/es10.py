@@ -23,6 +23,8 @@ ES10c profile management lives in :mod:`pyrsp.protocol.es10_local` and is re-exp
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,7 +60,9 @@ from pyrsp.protocol.es10_local import (
 __all__ = [
     "ConfiguredAddresses",
     "PendingNotification",
+    "PendingNotifications",
     "RatRule",
+    "UnreadableNotification",
     "authenticate_server",
     "authenticate_server_error",
     "build_authenticate_server_request",
@@ -104,6 +108,8 @@ __all__ = [
     "profile_identifier",
     "set_nickname",
 ]
+
+log = logging.getLogger(__name__)
 
 GET_EUICC_CHALLENGE = bytes.fromhex("BF2E00")
 GET_EUICC_INFO1 = bytes.fromhex("BF2000")
@@ -341,6 +347,26 @@ class PendingNotification:
     der: bytes
 
 
+@dataclass(frozen=True)
+class UnreadableNotification:
+    """A pending notification that does not decode (5.7.10): its exact TLV and why."""
+
+    der: bytes
+    error: CodecError
+
+
+class PendingNotifications(list[PendingNotification]):
+    """The readable pending notifications; ``unreadable`` holds the ones that do not decode."""
+
+    def __init__(
+        self,
+        readable: Iterable[PendingNotification] = (),
+        unreadable: Iterable[UnreadableNotification] = (),
+    ) -> None:
+        super().__init__(readable)
+        self.unreadable = tuple(unreadable)
+
+
 def build_list_notification_request(event: NotificationEvent | str | None = None) -> bytes:
     """ListNotificationRequest (5.7.9), optionally only the notifications of one ``event``."""
     value = {} if event is None else {"profileManagementOperation": event_bits(event)}
@@ -377,20 +403,44 @@ def build_retrieve_notifications_request(
     return asn1.encode("RetrieveNotificationsListRequest", {})
 
 
-def parse_retrieve_notifications_response(der: bytes) -> list[PendingNotification]:
-    """The pending notifications in a RetrieveNotificationsListResponse, as exact TLVs.
+def parse_retrieve_notifications_response(der: bytes) -> PendingNotifications:
+    """The pending notifications in a RetrieveNotificationsListResponse (5.7.10), as exact TLVs.
 
+    Each notification is decoded on its own: one that does not decode is logged and kept in
+    the result's ``unreadable`` (with its :class:`CodecError`), and the others are returned.
     ``noResultAvailable`` is an empty list; any other error raises :class:`EuiccError`.
     """
-    kind, value = decode_answer("RetrieveNotificationsListResponse", der)
-    if kind != "notificationList":
-        if value == 1:
-            return []
-        raise codes.euicc_error(
-            "RetrieveNotificationsList", value, codes.RETRIEVE_NOTIFICATIONS_ERRORS
-        )
-    raws = [item.raw for item in tlv.parse(der).require(0xA0).children()]
-    return [_pending(raw) for raw in raws]
+    items = _notification_items(der)
+    if items is None:
+        kind, value = decode_answer("RetrieveNotificationsListResponse", der)
+        if kind != "notificationList":
+            if value == 1:
+                return PendingNotifications()
+            raise codes.euicc_error(
+                "RetrieveNotificationsList", value, codes.RETRIEVE_NOTIFICATIONS_ERRORS
+            )
+        items = tlv.parse(der).require(0xA0).children()
+    readable: list[PendingNotification] = []
+    unreadable: list[UnreadableNotification] = []
+    for index, item in enumerate(items):
+        try:
+            readable.append(_pending(item.raw))
+        except CodecError as exc:
+            log.warning("pending notification %d of the list does not decode: %s", index, exc)
+            unreadable.append(UnreadableNotification(item.raw, exc))
+    return PendingNotifications(readable, unreadable)
+
+
+def _notification_items(der: bytes) -> list[tlv.Tlv] | None:
+    """The undecoded items of a notificationList (``BF2B A0 ...``); ``None`` for another answer."""
+    try:
+        outer = tlv.parse(der)
+        children = outer.children() if outer.tag == 0xBF2B else []
+        if len(children) != 1 or children[0].tag != 0xA0:
+            return None
+        return children[0].children()
+    except CodecError:
+        return None
 
 
 def _pending(raw: bytes) -> PendingNotification:
@@ -407,7 +457,7 @@ def retrieve_notifications_list(
     *,
     seq_number: int | None = None,
     event: NotificationEvent | str | None = None,
-) -> Flow[list[PendingNotification]]:
+) -> Flow[PendingNotifications]:
     """RetrieveNotificationsList (5.7.10): the signed notifications, by seqNumber or event."""
     request = build_retrieve_notifications_request(seq_number, event)
     return parse_retrieve_notifications_response((yield from transmit_es10(request, config)))

@@ -46,9 +46,11 @@ class NotificationOutcome:
 
     ``sent``: the server accepted it; ``removed``: it is no longer on the eUICC. On failure
     ``error`` says why and ``error_type`` names the pyrsp error class (both ``""`` on success).
+    A notification that does not decode has ``seq_number`` ``None`` and empty ``event`` and
+    ``address`` (it is neither sent nor removed).
     """
 
-    seq_number: int
+    seq_number: int | None
     event: NotificationEvent | str
     address: str
     iccid: str | None
@@ -86,11 +88,16 @@ def process_notifications(
 
     ``seq_numbers`` and ``events`` restrict which are processed. Once the card itself fails
     (:class:`~pyrsp.errors.CardTransportError`), the rest are reported as not attempted.
-    Yields ``Progress("notifications", done, total)`` after each one.
+    Without a selection, a notification that does not decode is reported first (not sent,
+    not removed, its :class:`~pyrsp.errors.CodecError` as the error) and the others still
+    go. Yields ``Progress("notifications", done, total)`` after each one.
     """
     pending = yield from es10.retrieve_notifications_list(config)
     selected = [item for item in pending if _wanted(item.metadata, seq_numbers, events)]
     outcomes: list[NotificationOutcome] = []
+    if seq_numbers is None and events is None:
+        outcomes.extend(_unreadable(item) for item in pending.unreadable)
+    total = len(outcomes) + len(selected)
     card_failure: CardTransportError | None = None
     for item in selected:
         if card_failure is not None:
@@ -102,7 +109,7 @@ def process_notifications(
         except CardTransportError as exc:
             card_failure = exc
             outcomes.append(_outcome(item.metadata, sent=True, removed=False, error=exc))
-        yield Progress("notifications", len(outcomes), len(selected))
+        yield Progress("notifications", len(outcomes), total)
     return outcomes
 
 
@@ -135,6 +142,14 @@ def _wanted(
     return (seq_numbers is None or meta.seq_number in seq_numbers) and (
         events is None or meta.event in events
     )
+
+
+def _unreadable(item: es10.UnreadableNotification) -> NotificationOutcome:
+    error = item.error
+    return NotificationOutcome(
+        seq_number=None, event="", address="", iccid=None, sent=False, removed=False,
+        error=f"the notification does not decode: {error}", error_type=type(error).__name__,
+    )  # fmt: skip
 
 
 def _outcome(
