@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pyrsp import asn1, tlv
-from pyrsp.errors import CodecError, EuiccError, UsageError
+from pyrsp.errors import CodecError, EuiccError, ProtocolViolation, UsageError
 from pyrsp.models import NotificationEvent, ProfileState, iccid_to_bytes
 from pyrsp.protocol import es10
 from pyrsp.protocol.apdu import ApduConfig
@@ -304,6 +304,13 @@ def test_wrong_answer_type_is_a_codec_error() -> None:
             es10.enable_profile(CONFIG, ICCID_19),
             _result("DisableProfileResponse", "disableResult", 0),
         )
+
+
+@pytest.mark.parametrize("size", [0, 15, 17])
+def test_a_challenge_of_the_wrong_size_is_the_cards_fault(size: int) -> None:
+    answer = tlv.build(0xBF2E, tlv.build(0x80, bytes(size)))
+    with pytest.raises(ProtocolViolation, match=f"expected 16 bytes, got {size}"):
+        run(es10.get_euicc_challenge(CONFIG), answer)
 
 
 def test_challenge_info1_info2_and_addresses() -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyrsp import asn1, tlv
-from pyrsp.errors import CodecError, EuiccError, UsageError
+from pyrsp.errors import CodecError, EuiccError, ProtocolViolation, UsageError
 from pyrsp.models import EuiccInfo1, EuiccInfo2, InstallResult, NotificationMetadata
 from pyrsp.models._base import Model
 from pyrsp.models.profile import NotificationEvent, OperatorId
@@ -161,6 +161,8 @@ def get_euicc_challenge(config: ApduConfig) -> Flow[bytes]:
     """GetEUICCChallenge (5.7.7): the eUICC's 16-byte challenge."""
     answer = yield from transmit_es10(GET_EUICC_CHALLENGE, config)
     challenge: bytes = decode_answer("GetEuiccChallengeResponse", answer)["euiccChallenge"]
+    if len(challenge) != 16:
+        raise ProtocolViolation(f"euiccChallenge: expected 16 bytes, got {len(challenge)}")
     return challenge
 
 
