@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import logging
 import random
 import resource
 import signal
@@ -247,6 +248,7 @@ def main() -> int:
     if args.list:
         print("\n".join(t.name for t in targets))
         return 0
+    logging.getLogger("pyrsp").disabled = True  # server texts logged at WARNING would flood
     limit = args.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGALRM, _on_alarm)

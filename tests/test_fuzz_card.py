@@ -16,6 +16,7 @@ import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 from hypothesis import strategies as st
 
 from pyrsp import tlv
@@ -25,7 +26,7 @@ from pyrsp.protocol import apdu, es10, notifications
 from pyrsp.protocol.apdu import ApduConfig
 from pyrsp.protocol.effects import HttpPost, HttpResponse, Transmit
 from test_fuzz_asn1 import hostile_der
-from test_fuzz_harness import Target, fuzz_tests, hostile_bytes, mutated
+from test_fuzz_harness import Target, fuzz_tests, hostile_bytes, mutated, raised_in
 
 OK = b"\x90\x00"
 CONFIG = ApduConfig(channel=1, segment_size=120)
@@ -212,6 +213,11 @@ def _virtual_euicc(case: tuple[bool, list[list[bytes]]]) -> None:
         assert isinstance(answer, bytes) and len(answer) >= 2, (command.hex(), answer)
 
 
+# Found by this fuzzer and reported to the lead (owner: pyrsp.testing.euicc): an unknown
+# searchCriteria alternative decodes to (None, None) and RetrieveNotificationsList raises
+# TypeError out of transmit(). Counted, not failed, until fixed; the strict xfail below pins it.
+_OPEN_FINDING = raised_in("pyrsp/testing/euicc/notifications.py", TypeError)
+
 # --- targets -----------------------------------------------------------------------------------
 
 _ES10_PARSERS: dict[str, tuple[str, Callable[[bytes], object]]] = {
@@ -303,7 +309,7 @@ TARGETS = [
         st.tuples(mutated(BPPS) | BPPS, st.lists(st.integers(0, 1500), max_size=6)),
         _reader,
     ),
-    Target("VirtualEuicc.transmit", APDU_SEQUENCES, _virtual_euicc),
+    Target("VirtualEuicc.transmit", APDU_SEQUENCES, _virtual_euicc, known=_OPEN_FINDING),
 ]
 
 test_fuzz_fast, test_fuzz_long = fuzz_tests(TARGETS)
@@ -323,3 +329,13 @@ def test_the_virtual_euicc_answers_a_valid_es10_request() -> None:
     assert card.transmit(_SELECT)[-2:] == OK
     answer = card.transmit(_store_data(bytes.fromhex("BF3E035C015A"), 255, 0x81)[0])
     assert answer[-2:] == OK and answer.startswith(b"\xbf\x3e")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="reported to the lead: VirtualEuicc raises TypeError on an unknown searchCriteria",
+)
+def test_an_unknown_search_criteria_gets_a_status_word() -> None:
+    # RetrieveNotificationsListRequest { searchCriteria [0] { [2] 00 } }: no such alternative
+    _virtual_euicc((True, [_store_data(bytes.fromhex("BF2B05A003820100"), 255, 0x81)]))

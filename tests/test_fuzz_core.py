@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from pyrsp import crypto, tlv
 from pyrsp.activation_code import ActivationCode
-from pyrsp.errors import InvalidSignature
+from pyrsp.errors import CryptoError, InvalidSignature
 from test_fuzz_harness import Target, fuzz_tests, hostile_bytes
 
 # --- tlv ---------------------------------------------------------------------------------------
@@ -104,9 +105,10 @@ _POINT = crypto.public_key_bytes(_KEY)
 _SIGNATURE = crypto.sign(_KEY, b"data", deterministic=True)
 
 
-def _point(case: tuple[str, bytes]) -> None:
-    curve, data = case
-    crypto.public_key_from_bytes(curve, data)
+def _point(data: bytes) -> None:
+    for curve in crypto.Curve:  # the curve is the caller's choice, the point comes from outside
+        with contextlib.suppress(CryptoError):
+            crypto.public_key_from_bytes(curve, data)
 
 
 def _signature_der(der: bytes) -> None:
@@ -133,7 +135,7 @@ TARGETS = [
     ),
     Target(
         "crypto.public_key_from_bytes",
-        st.tuples(st.sampled_from(["nist", "brainpool"]), hostile_bytes(st.just(_POINT))),
+        hostile_bytes(st.just(_POINT)),
         _point,
     ),
     Target(

@@ -60,14 +60,16 @@ class Target:
 
 
 def raised_in(path_suffix: str, *types: type[BaseException]) -> Callable[[BaseException], bool]:
-    """A ``known`` predicate: an error of ``types`` whose innermost pyrsp frame is in a file
-    ending with ``path_suffix`` (``"pyrsp/crypto/certificates.py"``)."""
+    """A ``known`` predicate: an error of ``types`` (itself or the ``__cause__`` of the
+    AssertionError a strict target raises) whose innermost pyrsp frame is in a file ending with
+    ``path_suffix`` (``"pyrsp/testing/smdp/notify.py"``)."""
 
     def matches(error: BaseException) -> bool:
-        frames = [f for f in traceback.extract_tb(error.__traceback__) if "/pyrsp/" in f.filename]
-        return (
-            isinstance(error, types) and bool(frames) and frames[-1].filename.endswith(path_suffix)
-        )
+        cause = error.__cause__ if isinstance(error, AssertionError) else error
+        if not isinstance(cause, types):
+            return False
+        frames = [f for f in traceback.extract_tb(cause.__traceback__) if "/pyrsp/" in f.filename]
+        return bool(frames) and frames[-1].filename.endswith(path_suffix)
 
     return matches
 
@@ -261,3 +263,26 @@ def test_mutations_change_the_seed_and_hit_headers() -> None:
     assert seed not in seen or len(seen) > 1
     assert any(len(s) < len(seed) for s in seen)
     assert any(len(s) == len(seed) and s[3] != seed[3] for s in seen)
+
+
+def test_a_known_finding_is_counted_not_raised() -> None:
+    from pyrsp import tlv
+
+    def feed(data: bytes) -> None:
+        try:
+            tlv.parse(None)  # type: ignore[arg-type]  # a TypeError raised inside pyrsp/tlv.py
+        except TypeError as error:
+            raise AssertionError("a strict target wraps what it caught") from error
+
+    in_tlv = raised_in("pyrsp/tlv.py", TypeError)
+    known: list[bytes] = []
+    run_target(
+        Target("known", st.just(b"\x30"), feed, known=in_tlv),
+        3,
+        on_known=lambda v, e: known.append(v),
+    )
+    assert known == [b"\x30"] * len(known) and known
+    with pytest.raises(AssertionError):
+        run_target(
+            Target("other", st.just(b"\x30"), feed, known=raised_in("pyrsp/bsp.py", TypeError)), 3
+        )

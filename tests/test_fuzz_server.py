@@ -14,16 +14,18 @@ from __future__ import annotations
 import base64
 import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cryptography import x509
 from hypothesis import strategies as st
 
 from pyrsp.crypto.certificates import load_certificate, verify_chain, verify_euicc_certificates
 from pyrsp.crypto.roles import Role
 from pyrsp.errors import CertificateError
 from test_fuzz_es9 import JSON
-from test_fuzz_harness import Target, fuzz_tests, hostile_bytes, mutated
+from test_fuzz_harness import Target, fuzz_tests, hostile_bytes, mutated, raised_in
 
 PREFIX = "/gsma/rsp2/es9plus/"
 FUNCTIONS = ("initiateAuthentication", "authenticateClient", "getBoundProfilePackage",
@@ -148,13 +150,36 @@ def _euicc(case: tuple[bytes, bytes]) -> None:
 
 _ROLES = st.sampled_from(list(Role))
 
+# Found by this fuzzer and reported to the lead (owner: pyrsp.testing.smdp): a
+# handleNotification whose ProfileInstallationResult has an unknown finalResult alternative
+# (no valid signature needed) makes handle() raise AttributeError. Counted, not failed, until
+# fixed; the strict xfail below pins it.
+_OPEN_FINDING = raised_in("pyrsp/testing/smdp/notify.py", AttributeError)
+# Found by this fuzzer and reported to the lead (owner: pyrsp.crypto): a certificate whose
+# version is not v1-v3 makes load_certificate raise cryptography's x509.InvalidVersion (not a
+# ValueError, so it is not translated). Counted until fixed; pinned by a strict xfail below.
+_OPEN_CERT_FINDING = raised_in("pyrsp/crypto/certificates.py", x509.InvalidVersion)
+
 TARGETS = [
-    Target("TestSmdp.handle", REQUESTS, _handle),
+    Target("TestSmdp.handle", REQUESTS, _handle, known=_OPEN_FINDING),
     Target(
-        "TestSmdp.handle(sessions)", st.lists(REQUESTS, min_size=1, max_size=5).map(tuple), _session
+        "TestSmdp.handle(sessions)",
+        st.lists(REQUESTS, min_size=1, max_size=5).map(tuple),
+        _session,
+        known=_OPEN_FINDING,
     ),
-    Target("certificates.load_certificate", hostile_bytes(_cert_seeds()), _load),
-    Target("certificates.verify_chain", st.tuples(hostile_bytes(_cert_seeds()), _ROLES), _chain),
+    Target(
+        "certificates.load_certificate",
+        hostile_bytes(_cert_seeds()),
+        _load,
+        known=_OPEN_CERT_FINDING,
+    ),
+    Target(
+        "certificates.verify_chain",
+        st.tuples(hostile_bytes(_cert_seeds()), _ROLES),
+        _chain,
+        known=_OPEN_CERT_FINDING,
+    ),
     Target(
         "certificates.verify_euicc_certificates",
         st.tuples(
@@ -162,6 +187,7 @@ TARGETS = [
             mutated(st.builds(lambda: _pki().eum.der)) | st.builds(lambda: _pki().eum.der),
         ),
         _euicc,
+        known=_OPEN_CERT_FINDING,
     ),
 ]
 
@@ -189,7 +215,7 @@ def _patched(der: bytes, old: bytes, new: bytes) -> bytes:
 # and then raised ValueError / UnsupportedAlgorithm deep inside the checks. Each must be a
 # CertificateError (rule "encoding") from load_certificate.
 _POLICY_SEQUENCE = bytes.fromhex("040d300b3009060767811201020104")  # certificatePolicies value
-_LAZY_CASES = {
+_LAZY_CASES: dict[str, Callable[[Any], bytes]] = {
     "extension-as-set": lambda pki: _patched(
         pki.dp_auth.der, _POLICY_SEQUENCE, bytes.fromhex("040d310b3009060767811201020104")
     ),
@@ -207,3 +233,37 @@ def test_a_certificate_that_parses_lazily_wrong_is_a_certificate_error(case: str
     with pytest.raises(CertificateError) as raised:
         verify_chain(_LAZY_CASES[case](pki), [pki.ci.der], role=Role.DP_AUTH)
     assert raised.value.rule == "encoding"
+
+
+def _unknown_final_result() -> tuple[str, bytes]:
+    """The recorded install notification with finalResult's alternative tag A0 changed to A5."""
+    from pyrsp import tlv
+
+    path, body = next(r for r in recorded() if r[0].endswith("handleNotification"))
+    doc = json.loads(body)
+    raw = base64.b64decode(doc["pendingNotification"])
+    data = tlv.parse(raw).children()[0]
+    alternative = data.require(0xA2).children()[0]
+    changed = raw[: alternative.offset] + b"\xa5" + raw[alternative.offset + 1 :]
+    doc["pendingNotification"] = base64.b64encode(changed).decode()
+    return path, json.dumps(doc).encode()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="reported to the lead: TestSmdp.handle raises AttributeError on an unknown finalResult",
+)
+def test_an_unknown_final_result_gets_an_answer() -> None:
+    _handle(_unknown_final_result())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=x509.InvalidVersion,
+    reason="reported to the lead: load_certificate lets x509.InvalidVersion escape",
+)
+def test_a_certificate_with_an_unknown_version_is_a_certificate_error() -> None:
+    der = _patched(_pki().dp_auth.der, bytes.fromhex("a003020102"), bytes.fromhex("a00302010a"))
+    with pytest.raises(CertificateError):
+        load_certificate(der)
