@@ -162,6 +162,15 @@ def test_missing_mandatory_member_is_an_error() -> None:
         asn1.decode("EnableProfileRequest", der)
 
 
+def test_missing_member_message_is_short() -> None:
+    # AuthenticateServerResponse ok with an empty SEQUENCE: euiccSigned1 is missing.
+    with pytest.raises(CodecError) as caught:
+        asn1.decode("AuthenticateServerResponse", bytes.fromhex("BF3802A000"))
+    message = str(caught.value)
+    assert "mandatory member euiccSigned1 missing" in message and len(message) < 200
+    assert caught.value.path == "authenticateResponseOk.euiccSigned1"
+
+
 def test_encode_checks_sizes_and_names_the_member() -> None:
     # 9 bytes for an 18-digit ICCID is a known LPA bug: the ICCID is always 10 bytes.
     with pytest.raises(CodecError, match="between 10 and 10 bytes") as caught:

@@ -187,6 +187,8 @@ def _decode_error(type_name: str, error: Exception) -> CodecError:
     path = _location(error)
     where = f" at {path}" if path else ""
     detail = str(getattr(error, "message", "") or error or type(error).__name__)
+    if type(error).__name__ == "MissingMandatoryFieldError":  # its message reprs the whole type
+        detail = f"mandatory member {path.rpartition('.')[2] or '?'} missing"
     offset = getattr(error, "offset", None)
     at = f" (byte offset {offset})" if isinstance(offset, int) else ""
     return CodecError(
