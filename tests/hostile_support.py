@@ -294,6 +294,13 @@ class LoopbackHttps:
         self.port = 0
 
     def __enter__(self) -> LoopbackHttps:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop_serving()
+
+    def start(self) -> LoopbackHttps:
+        """Listen on a free port (``self.port``) and serve on threads."""
         self.context = self._context()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(0.05)
@@ -301,7 +308,8 @@ class LoopbackHttps:
         self._spawn(self._accept)
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def stop_serving(self) -> None:
+        """End every connection and stop listening."""
         self.stop.set()
         for thread in self.threads:
             thread.join(timeout=5)

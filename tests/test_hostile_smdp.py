@@ -742,7 +742,7 @@ def _loopback(
 
     def arm(world: World, others: dict[str, TestPki]) -> None:
         chosen = credential(world, others) if credential else world.pki.dp_tls
-        server = LoopbackHttps(world.hostile, chosen, modes).__enter__()
+        server = LoopbackHttps(world.hostile, chosen, modes).start()
         world.extra["server"] = server
         world.http_options = {
             "trust": world.pki.ci_certificates,
@@ -877,7 +877,7 @@ def test_hostile_smdp_is_refused(
     finally:
         server = world.extra.get("server")
         if server is not None:
-            server.__exit__(None, None, None)
+            server.stop_serving()
     _check_refusal(caught.value, case.expect)
     _check_cancellation(world, caught.value, case.expect)
     assert not world.card.profiles, "nothing installed from a hostile session"
