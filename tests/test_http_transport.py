@@ -5,7 +5,8 @@ from __future__ import annotations
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Iterator
 
 import anyio
 import httpx
@@ -173,6 +174,55 @@ def test_answer_exactly_at_the_limit_passes() -> None:
     recorder = Recorder(httpx.Response(200, content=b"y" * 100))
     http = HttpsTransport(transport=httpx.MockTransport(recorder), max_response_bytes=100)
     assert http.post(ADDRESS, PATH, b"{}", {}).body == b"y" * 100
+
+
+def test_a_trickling_answer_is_cut_off_at_the_deadline() -> None:
+    sent: list[int] = []
+
+    def trickle() -> Iterator[bytes]:
+        for i in range(40):
+            sent.append(i)
+            time.sleep(0.01)
+            yield b"x"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=trickle())
+
+    http = HttpsTransport(transport=httpx.MockTransport(handler), deadline=0.05)
+    with pytest.raises(ServerTimeoutError, match=r"0\.05 s deadline"):
+        http.post(ADDRESS, PATH, b"{}", {})
+    assert len(sent) < 20
+    assert (
+        HttpsTransport(transport=httpx.MockTransport(handler), deadline=None)
+        .post(ADDRESS, PATH, b"{}", {})
+        .body
+        == b"x" * 40
+    )
+
+
+def test_async_trickling_answer_is_cut_off_at_the_deadline() -> None:
+    async def trickle() -> AsyncIterator[bytes]:
+        for _ in range(40):
+            await anyio.sleep(0.01)
+            yield b"x"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=trickle())
+
+    async def main() -> None:
+        async with AsyncHttpsTransport(
+            transport=httpx.MockTransport(handler), deadline=0.05
+        ) as http:
+            with pytest.raises(ServerTimeoutError, match="deadline"):
+                await http.post(ADDRESS, PATH, b"{}", {})
+
+    anyio.run(main)
+
+
+@pytest.mark.parametrize("deadline", [0, -1.0])
+def test_deadline_must_be_positive(deadline: float) -> None:
+    with pytest.raises(UsageError, match="deadline"):
+        HttpsTransport(deadline=deadline)
 
 
 def test_max_response_bytes_must_be_positive() -> None:

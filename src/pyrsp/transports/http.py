@@ -7,7 +7,8 @@
 Security defaults (SGP.22 section 2.6.6): TLS 1.2 or later, the server certificate verified
 against the configured CI roots only (the system store only with ``use_system_store=True``),
 the host name checked, ``http://`` refused unless ``allow_http=True``, verification off only
-with ``insecure=True``. Answers larger than ``max_response_bytes`` are cut off while streaming.
+with ``insecure=True``. Answers larger than ``max_response_bytes``, or not complete within
+``deadline`` seconds of the request, are cut off while streaming.
 
 The address in the signed data (the activation code's smdpAddress) and the place to connect can
 differ: ``connect_to`` maps an address either to ``(host, port)``, where the TLS certificate is
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
 __all__ = [
+    "DEFAULT_DEADLINE",
     "DEFAULT_MAX_RESPONSE_BYTES",
     "AsyncHttpsTransport",
     "ConnectTarget",
@@ -62,6 +64,8 @@ log = logging.getLogger(__name__)
 
 #: The default cap on an answer's size: far above any bound profile package.
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
+#: The default time in seconds one request may take in all, answer body included.
+DEFAULT_DEADLINE = 60.0
 
 #: A trust anchor: a certificate object, DER or PEM bytes, or a PEM/DER file or a directory.
 TrustSource: TypeAlias = Union["x509.Certificate", bytes, str, "os.PathLike[str]"]
@@ -196,11 +200,15 @@ class _Config:
         allow_http: bool,
         connect_to: Mapping[str, ConnectTarget] | None,
         max_response_bytes: int,
+        deadline: float | None,
         trace: TraceHook | None,
         has_trust: bool,
     ) -> None:
         if max_response_bytes <= 0:
             raise UsageError(f"max_response_bytes must be positive, got {max_response_bytes}")
+        if deadline is not None and not deadline > 0:
+            raise UsageError(f"deadline must be positive seconds or None, got {deadline!r}")
+        self.deadline = deadline
         self.allow_http = allow_http
         self.connect_to = {
             k.lower(): _check_target(v, allow_http) for k, v in (connect_to or {}).items()
@@ -292,22 +300,33 @@ def _declared_length(headers: httpx.Headers) -> int:
 
 
 class _BodyLimit:
-    """Accumulate body chunks; raise as soon as the total passes the limit."""
+    """Accumulate body chunks; raise as soon as the total passes the size limit, or the
+    request (from ``started``, a ``time.monotonic()``) passes the deadline."""
 
-    def __init__(self, config: _Config, url: str, headers: httpx.Headers) -> None:
+    def __init__(self, config: _Config, url: str, headers: httpx.Headers, started: float) -> None:
         self.config = config
         self.url = url
         self.chunks: list[bytes] = []
         self.size = 0
+        self.ends = None if config.deadline is None else started + config.deadline
+        self.check_time()
         declared = _declared_length(headers)
         if declared > config.max_response_bytes:
             raise config.too_large(url, declared)
 
     def add(self, chunk: bytes) -> None:
+        self.check_time()
         self.size += len(chunk)
         if self.size > self.config.max_response_bytes:
             raise self.config.too_large(self.url, self.size)
         self.chunks.append(chunk)
+
+    def check_time(self) -> None:
+        if self.ends is not None and time.monotonic() > self.ends:
+            raise ServerTimeoutError(
+                f"POST {self.url}: no whole answer within the {self.config.deadline} s deadline "
+                f"({self.size} bytes received)"
+            )
 
     def body(self) -> bytes:
         return b"".join(self.chunks)
@@ -322,6 +341,7 @@ def _configure(
     connect_to: Mapping[str, ConnectTarget] | None,
     timeout: float | httpx.Timeout,
     max_response_bytes: int,
+    deadline: float | None,
     proxy: str | httpx.Proxy | None,
     trust_env: bool,
     trace: TraceHook | None,
@@ -331,6 +351,7 @@ def _configure(
         allow_http=allow_http,
         connect_to=connect_to,
         max_response_bytes=max_response_bytes,
+        deadline=deadline,
         trace=trace,
         has_trust=trust is not None or use_system_store,
     )
@@ -358,8 +379,11 @@ class HttpsTransport:
     ``trust``: the CI roots (certificate objects, DER/PEM bytes, files or a directory).
     ``use_system_store``: trust the system store too. ``insecure``: verify nothing.
     ``allow_http``: permit ``http://`` base URLs in ``connect_to``. ``connect_to``: address ->
-    ``(host, port)`` or base URL. ``timeout``: seconds or an ``httpx.Timeout``.
-    ``max_response_bytes``: the answer size cap. ``proxy``/``trust_env``: as in httpx.
+    ``(host, port)`` or base URL. ``timeout``: seconds or an ``httpx.Timeout`` (per network
+    operation). ``deadline``: seconds one request may take in all, the answer's body included
+    (a server trickling bytes is cut off with :class:`~pyrsp.errors.ServerTimeoutError`);
+    ``None`` for no limit. ``max_response_bytes``: the answer size cap.
+    ``proxy``/``trust_env``: as in httpx.
     ``transport``: an httpx transport to use instead of the network (``httpx.MockTransport``,
     an in-process test SM-DP+). ``trace``: called with an :class:`HttpTrace` per event.
     """
@@ -374,6 +398,7 @@ class HttpsTransport:
         connect_to: Mapping[str, ConnectTarget] | None = None,
         timeout: float | httpx.Timeout = 30.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        deadline: float | None = DEFAULT_DEADLINE,
         proxy: str | httpx.Proxy | None = None,
         trust_env: bool = True,
         transport: httpx.BaseTransport | None = None,
@@ -387,6 +412,7 @@ class HttpsTransport:
             connect_to=connect_to,
             timeout=timeout,
             max_response_bytes=max_response_bytes,
+            deadline=deadline,
             proxy=proxy,
             trust_env=trust_env,
             trace=trace,
@@ -413,16 +439,16 @@ class HttpsTransport:
         self._config.emit(HttpTrace("request", target.url, headers=target.headers, body=body))
         started = time.monotonic()
         with self._translated(target.url):
-            response = self._exchange(target, body)
+            response = self._exchange(target, body, started)
         self._trace_response(target.url, response, time.monotonic() - started)
         return response
 
-    def _exchange(self, target: _Target, body: bytes) -> HttpResponse:
+    def _exchange(self, target: _Target, body: bytes, started: float) -> HttpResponse:
         client = self._client(target.sni)
         with client.stream(
             "POST", target.url, content=body, headers=target.headers, extensions=target.extensions
         ) as answer:
-            limit = _BodyLimit(self._config, target.url, answer.headers)
+            limit = _BodyLimit(self._config, target.url, answer.headers, started)
             for chunk in answer.iter_bytes():
                 limit.add(chunk)
             return HttpResponse(answer.status_code, limit.body(), _lower_headers(answer.headers))
@@ -477,6 +503,7 @@ class AsyncHttpsTransport:
         connect_to: Mapping[str, ConnectTarget] | None = None,
         timeout: float | httpx.Timeout = 30.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        deadline: float | None = DEFAULT_DEADLINE,
         proxy: str | httpx.Proxy | None = None,
         trust_env: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -490,6 +517,7 @@ class AsyncHttpsTransport:
             connect_to=connect_to,
             timeout=timeout,
             max_response_bytes=max_response_bytes,
+            deadline=deadline,
             proxy=proxy,
             trust_env=trust_env,
             trace=trace,
@@ -516,7 +544,7 @@ class AsyncHttpsTransport:
         self._config.emit(HttpTrace("request", target.url, headers=target.headers, body=body))
         started = time.monotonic()
         try:
-            response = await self._exchange(target, body)
+            response = await self._exchange(target, body, started)
         except httpx.HTTPError as exc:
             error = self._config.translate(exc, target.url)
             self._config.emit(HttpTrace("error", target.url, error=str(error)))
@@ -532,12 +560,12 @@ class AsyncHttpsTransport:
         self._config.emit(event)
         return response
 
-    async def _exchange(self, target: _Target, body: bytes) -> HttpResponse:
+    async def _exchange(self, target: _Target, body: bytes, started: float) -> HttpResponse:
         client = self._client(target.sni)
         async with client.stream(
             "POST", target.url, content=body, headers=target.headers, extensions=target.extensions
         ) as answer:
-            limit = _BodyLimit(self._config, target.url, answer.headers)
+            limit = _BodyLimit(self._config, target.url, answer.headers, started)
             async for chunk in answer.aiter_bytes():
                 limit.add(chunk)
             return HttpResponse(answer.status_code, limit.body(), _lower_headers(answer.headers))
