@@ -9,7 +9,7 @@ import pytest
 
 from pyrsp import asn1, tlv
 from pyrsp.errors import CodecError, EuiccError, ProtocolViolation, UsageError
-from pyrsp.models import NotificationEvent, ProfileState, iccid_to_bytes
+from pyrsp.models import NotificationEvent, ProfileClass, ProfileState, iccid_to_bytes
 from pyrsp.protocol import es10
 from pyrsp.protocol.apdu import ApduConfig
 from pyrsp.protocol.effects import Flow, Transmit
@@ -354,6 +354,20 @@ def test_get_profiles_info_parses_models_and_long_answers() -> None:
             asn1.encode("ProfileInfoListResponse", ("profileInfoListError", 1)),
         )
     assert info.value.reason == "incorrectInputValues"
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [(None, ProfileClass.OPERATIONAL), ([0x5A, 0x95], ProfileClass.OPERATIONAL), ([0x5A], None)],
+)
+def test_an_absent_profile_class_is_operational_when_asked_for(
+    tags: list[int] | None, expected: ProfileClass | None
+) -> None:
+    profiles = [_profile(ICCID_18, 1), _profile(ICCID_19, 0, profileClass=0)]
+    answer = asn1.encode("ProfileInfoListResponse", ("profileInfoListOk", profiles))
+    result, _ = run(es10.get_profiles_info(CONFIG, tags=tags), answer)
+    assert result[0].profile_class == expected
+    assert result[1].profile_class is ProfileClass.TEST
 
 
 def _metadata(seq: int, event_bit: int) -> dict[str, Any]:

@@ -169,7 +169,13 @@ def get_profiles_info(
     profile_class: ProfileClass | str | None = None,
     tags: Iterable[int] | None = None,
 ) -> Flow[list[ProfileInfo]]:
-    """GetProfilesInfo (5.7.15): the profiles on the eUICC, optionally filtered."""
+    """GetProfilesInfo (5.7.15): the profiles on the eUICC, optionally filtered.
+
+    profileClass is ``DEFAULT operational`` in SGP.22, so DER leaves it out for an operational
+    profile: when the class was asked for (``tags`` ``None`` or with ``0x95``), a profile
+    without one is operational.
+    """
+    tags = None if tags is None else tuple(tags)
     request = build_profiles_info_request(
         iccid=iccid, isdp_aid=isdp_aid, profile_class=profile_class, tags=tags
     )
@@ -178,6 +184,8 @@ def get_profiles_info(
     )
     if kind != "profileInfoListOk":
         raise codes.euicc_error("GetProfilesInfo", value, codes.PROFILE_INFO_ERRORS)
+    if tags is None or 0x95 in tags:
+        value = [{"profileClass": _CLASSES["operational"]} | item for item in value]
     return [ProfileInfo.from_asn1(item) for item in value]
 
 
