@@ -29,6 +29,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -44,6 +45,8 @@ from hostile_support import (
     unb64,
 )
 from pyrsp import asn1, tlv
+from pyrsp.cli import output
+from pyrsp.cli.cards import pki_dir
 from pyrsp.crypto import SessionKeys, derive_session_keys, ecka
 from pyrsp.errors import DownloadError
 from pyrsp.protocol.notifications import process_notifications
@@ -52,6 +55,9 @@ from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import FaultKind, TestSmdp
 from pyrsp.testing.smdp.profiles import generate_profile
 from pyrsp.transports.http import HttpTrace
+from test_cli_support import Server, card, card_template, run, server
+
+__all__ = ["card", "card_template", "server"]  # fixtures from test_cli_support
 
 SEED = 51
 ICCID = "8999000000000000511"
@@ -241,3 +247,28 @@ def test_the_search_finds_a_planted_secret(session: Recorded) -> None:
         hex_form, *b64_forms = needles(secret)
         for form in [hex_form, hex_form.upper(), *b64_forms]:
             assert leaks(f"log line: {form}!", {name: secret}) == [name], (name, form)
+
+
+def test_the_cli_in_verbose_mode_shows_no_secret(
+    card: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pyrsp -v profile download`` (a wrong code, then the right one): its standard output,
+    standard error and every log record hold no key, code, matching ID or profile plaintext."""
+    monkeypatch.setattr(output, "VERBOSE", False)  # restored after ``-v`` sets it
+    ac = server.smdp.add_order(_profile(), iccid=ICCID, confirmation_code=CODE)
+    common = ["profile", "download", ac.qr_text(), "--yes", "--virtual", str(card)]
+    with debug_log() as log:
+        wrong = run("-v", *common, "--confirmation-code", WRONG_CODE, *server.options)
+        right = run("-v", *common, "--confirmation-code", CODE, *server.options)
+    assert wrong.exit_code != 0 and right.exit_code == 0, right.stderr
+    shown = "\n".join([wrong.stdout, wrong.stderr, right.stdout, right.stderr, log.getvalue()])
+    assert ICCID in shown and "HTTP Request: POST" in shown, "the output was captured"
+    pki = TestPki.load(pki_dir(card))
+    secrets = {
+        **_keys(pki, []),
+        "code": CODE.encode(),
+        "wrong code": WRONG_CODE.encode(),
+        "matching ID": ac.matching_id.encode(),
+        "profile plaintext": PLAINTEXT,
+    }
+    assert leaks(shown, secrets) == []
