@@ -153,6 +153,36 @@ def test_extended_apdus_follow_the_atr_unless_set(pki: TestPki) -> None:
         assert not client.config.extended
 
 
+class ProtocolCard:
+    """A card transport that tells its protocol, as PcscCardTransport does."""
+
+    def __init__(self, card: VirtualEuicc, protocol: str) -> None:
+        self.card, self.protocol = card, protocol
+
+    def transmit(self, apdu: bytes) -> bytes:
+        return self.card.transmit(apdu)
+
+    def atr(self) -> bytes:
+        return self.card.atr()
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("protocol", "extended"), [("T0", False), ("T1", True), ("", True)])
+def test_extended_apdus_need_t1_when_the_transport_tells(
+    pki: TestPki, protocol: str, extended: bool
+) -> None:
+    historical = bytes.fromhex("80730000C0")
+    atr = bytes((0x3B, 0x80 | len(historical), 0x80, 0x01)) + historical + b"\x00"
+    card = make_card(pki, settings=EuiccSettings(atr=atr))
+    with RspClient(ProtocolCard(card, protocol)) as client:
+        assert client.config.extended is extended
+        assert client.eid() == card.eid
+    with RspClient(ProtocolCard(card, "T0"), extended_apdus=True) as client:
+        assert client.config.extended
+
+
 def test_bad_segment_size_is_refused_at_construction(card: VirtualEuicc) -> None:
     with pytest.raises(UsageError, match="1-255"):
         RspClient(card, segment_size=300)

@@ -89,11 +89,16 @@ class ClientCore:
             raise UsageError("the ISD-R session is already open")
         return ApduConfig(channel=0)
 
-    def _session_config(self, session: IsdRSession, atr: bytes) -> ApduConfig:
+    def _session_config(self, session: IsdRSession, atr: bytes, card: object) -> ApduConfig:
+        """The session's framing; extended APDUs by default only if the ATR offers them and
+        the card's protocol (when the transport tells it, as PC/SC does) is T=1: T=0 cannot
+        carry an extended case 4 APDU in one exchange (ISO/IEC 7816-3)."""
         self.session = session
         extended = self.extended_apdus
         if extended is None:
-            extended = atr_supports_extended(atr)
+            protocol = getattr(card, "protocol", "")
+            known = protocol if isinstance(protocol, str) else ""
+            extended = atr_supports_extended(atr) and known in ("", "T1")
         return ApduConfig(
             channel=session.channel, segment_size=self.segment_size, extended=extended
         )

@@ -108,7 +108,7 @@ class AsyncRspClient(ClientCore):
         self._config = self._begin()
         try:
             session = await self.run(open_isdr(self.isdr_aids))
-            self._config = self._session_config(session, await self.card.atr())
+            self._config = self._session_config(session, await self.card.atr(), self.card)
         except BaseException:
             self._config, self.session = None, None
             raise

@@ -49,7 +49,8 @@ class RspClient(ClientCore):
     """A blocking LPA client over a card transport and an optional HTTP transport.
 
     ``segment_size`` is the data bytes per STORE DATA block (default 255, or 4096 with extended
-    APDUs); ``extended_apdus`` ``None`` uses extended APDUs when the card's ATR announces them;
+    APDUs); ``extended_apdus`` ``None`` uses extended APDUs when the card's ATR announces them
+    and the transport, if it tells its ``protocol`` (PC/SC does), runs T=1;
     ``isdr_aids`` are tried in order; ``trace`` sees every C-APDU and R-APDU. The client owns
     its transports and closes them on exit.
     """
@@ -91,7 +92,7 @@ class RspClient(ClientCore):
         self._config = self._begin()
         try:
             session = self.run(open_isdr(self.isdr_aids))
-            self._config = self._session_config(session, self.card.atr())
+            self._config = self._session_config(session, self.card.atr(), self.card)
         except BaseException:
             self._config, self.session = None, None
             raise
