@@ -37,6 +37,7 @@ from pyrsp.crypto.session import SessionKeys
 from pyrsp.errors import BspError, TlvError, UsageError
 
 __all__ = [
+    "MAC_SIZE",
     "MAX_SEGMENT_SIZE",
     "BppPart",
     "BppReader",
@@ -57,7 +58,8 @@ TAG_MAC_ONLY = 0x88
 _TAG_BPP = 0xBF36
 _TAG_INIT_SECURE_CHANNEL = 0xBF23
 _TAG_REPLACE_SESSION_KEYS = 0xBF26
-_MAC_SIZE = 8
+#: The MAC at the end of every secured BSP segment: the first 8 bytes of its AES-CMAC.
+MAC_SIZE = 8
 _BLOCK = 16
 
 
@@ -83,11 +85,11 @@ class BspSession:
         """One segment TLV: ``88`` is MAC-only, ``86``/``87`` are encrypted and MACed."""
         _check_tag(tag)
         payload = data if tag == TAG_MAC_ONLY else self._encrypt(_pad(data))
-        header = bytes([tag]) + tlv.encode_length(len(payload) + _MAC_SIZE)
+        header = bytes([tag]) + tlv.encode_length(len(payload) + MAC_SIZE)
         cmac = self._cmac(header, payload)
         self.mcv = cmac
         self.block_counter += 1
-        return header + payload + cmac[:_MAC_SIZE]
+        return header + payload + cmac[:MAC_SIZE]
 
     def unprotect(self, segment: bytes, *, index: int = -1) -> bytes:
         """Check and open one segment TLV; ``index`` names it in a :class:`BspError`."""
@@ -101,14 +103,14 @@ class BspSession:
                 segment=index,
             )
         value = parsed.value
-        if len(value) < _MAC_SIZE:
+        if len(value) < MAC_SIZE:
             raise BspError(
-                f"segment {index}: expected at least {_MAC_SIZE} MAC bytes, got {len(value)}",
+                f"segment {index}: expected at least {MAC_SIZE} MAC bytes, got {len(value)}",
                 segment=index,
             )
-        payload, mac = value[:-_MAC_SIZE], value[-_MAC_SIZE:]
+        payload, mac = value[:-MAC_SIZE], value[-MAC_SIZE:]
         cmac = self._cmac(parsed.header, payload)
-        if not hmac.compare_digest(cmac[:_MAC_SIZE], mac):
+        if not hmac.compare_digest(cmac[:MAC_SIZE], mac):
             raise BspError(
                 f"segment {index} (tag {parsed.tag:02x}, block {self.block_counter}): MAC does "
                 "not verify (tampered, reordered, replayed or wrong keys)",
@@ -167,10 +169,10 @@ def max_plain_size(tag: int, segment_size: int = MAX_SEGMENT_SIZE) -> int:
     _check_tag(tag)
     best = 0
     for length_size in (1, 2, 3):
-        room = segment_size - 1 - length_size - _MAC_SIZE
+        room = segment_size - 1 - length_size - MAC_SIZE
         if tag != TAG_MAC_ONLY:
             room = room // _BLOCK * _BLOCK - 1
-        if room > 0 and len(tlv.encode_length(_payload_size(tag, room) + _MAC_SIZE)) <= length_size:
+        if room > 0 and len(tlv.encode_length(_payload_size(tag, room) + MAC_SIZE)) <= length_size:
             best = max(best, room)
     if best == 0:
         raise UsageError(f"expected a segment size that fits data, got {segment_size}")

@@ -39,6 +39,7 @@ from typing import Any
 
 from pyrsp import asn1, tlv
 from pyrsp.activation_code import ActivationCode
+from pyrsp.bsp import MAC_SIZE
 from pyrsp.crypto.session import hash_confirmation_code
 from pyrsp.errors import (
     CardTimeoutError,
@@ -71,7 +72,6 @@ log = logging.getLogger(__name__)
 
 #: The TAC sent when neither a TAC nor an IMEI is configured (8 digits, SGP.22 section 4.2).
 DEFAULT_TAC = "35290611"
-_MAC_SIZE = 8  # the MAC at the end of every BSP segment
 _CHECKED_PPRS = ("ppr1", "ppr2")  # pprUpdateControl restricts nothing on the device
 
 
@@ -466,7 +466,7 @@ def check_bpp_metadata(bpp: bytes, profile_metadata: bytes) -> None:
     """
     try:
         segments = tlv.parse(bpp).require(0xA1).children()
-        stored = b"".join(seg.value[:-_MAC_SIZE] for seg in segments if seg.tag == 0x88)
+        stored = b"".join(seg.value[:-MAC_SIZE] for seg in segments if seg.tag == 0x88)
         same = stored == profile_metadata or asn1.decode(
             "StoreMetadataRequest", stored
         ) == asn1.decode("StoreMetadataRequest", profile_metadata)
