@@ -269,6 +269,7 @@ def other_key(label: str) -> ec.EllipticCurvePrivateKey:
 
 HANG = "hang"
 ENDLESS = "endless"
+DRIP = "drip"  # the honest answer, its body in 30 pieces 0.1 s apart (3 s in all)
 PLAIN = "plain"
 
 
@@ -276,7 +277,8 @@ class LoopbackHttps:
     """An HTTP/1.1 server on 127.0.0.1 (TLS with ``credential``, or plain when it is None).
 
     Each POST goes to ``responder.respond(path, body)``, except the functions in ``modes``:
-    ``HANG`` reads the request and never answers, ``ENDLESS`` streams a chunked body forever.
+    ``HANG`` reads the request and never answers, ``ENDLESS`` streams a chunked body forever,
+    ``DRIP`` sends the honest answer slowly (each piece well within a read timeout).
     Every connection ends when the server stops.
     """
 
@@ -368,13 +370,19 @@ class LoopbackHttps:
                 conn.sendall(chunk)
             return
         reply = self.responder.respond(path, body)
+        pieces = 30 if mode == DRIP else 1
         head = [
             f"HTTP/1.1 {reply.status} X",
             f"content-length: {len(reply.body)}",
             "connection: close",
         ]
         head += [f"{k}: {v}" for k, v in reply.headers.items() if k.lower() != "content-length"]
-        conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + reply.body)
+        conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        size = -(-len(reply.body) // pieces)
+        for start in range(0, len(reply.body), size):
+            if start and self.stop.wait(0.1):
+                return
+            conn.sendall(reply.body[start : start + size])
 
 
 def _read_request(conn: socket.socket) -> tuple[str, bytes]:

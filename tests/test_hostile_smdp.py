@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import gzip
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 import pytest
 
 from hostile_support import (
+    DRIP,
     ENDLESS,
     HANG,
     JSON_HEADERS,
@@ -911,3 +913,30 @@ def test_expired_smdp_signing_certificates_are_accepted_as_sgp22_says(
     )
     result = attempt(world, world.smdp.add_order())
     assert result.install.success
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "pyrsp.transports.http: the timeout bounds each read (httpx), not the request: a server "
+        "dripping its answer (each piece within the read timeout) holds the client as long as "
+        "it likes, up to max_response_bytes pieces; expected a deadline for the whole exchange"
+    ),
+)
+@pytest.mark.parametrize("driver", list(DRIVERS))
+def test_a_dripping_server_is_cut_off(driver: str, pki: TestPki) -> None:
+    """initiateAuthentication's honest answer arrives in 30 pieces 0.1 s apart (3 s in all),
+    with a 0.3 s timeout: the client should give up within about the timeout."""
+    world = World.make(pki, seed=SEED)
+    ac = world.smdp.add_order(**ORDER)
+    with LoopbackHttps(world.hostile, pki.dp_tls, {IA: DRIP}) as server:
+        world.http_options = {
+            "trust": pki.ci_certificates,
+            "connect_to": {pki.smdp_host: ("127.0.0.1", server.port)},
+            "timeout": 0.3,
+        }
+        started = time.monotonic()
+        with pytest.raises(DownloadError) as caught:
+            DRIVERS[driver](world, ac)
+    assert isinstance(caught.value.__cause__, ServerTimeoutError)
+    assert time.monotonic() - started < 1.5
