@@ -17,6 +17,7 @@ For every case the test checks that
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import gzip
@@ -56,6 +57,7 @@ from hostile_support import (
     unb64,
 )
 from pyrsp import asn1, tlv
+from pyrsp.client import AsyncRspClient
 from pyrsp.crypto import public_key_bytes, sign, signature_to_tlv
 from pyrsp.errors import (
     CodecError,
@@ -67,6 +69,7 @@ from pyrsp.errors import (
     ServerTimeoutError,
     TlsError,
 )
+from pyrsp.protocol.download import download
 from pyrsp.testing.euicc import VirtualEuicc
 from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import FaultKind, TestSmdp
@@ -940,3 +943,31 @@ def test_a_dripping_server_is_cut_off(driver: str, pki: TestPki) -> None:
             DRIVERS[driver](world, ac)
     assert isinstance(caught.value.__cause__, ServerTimeoutError)
     assert time.monotonic() - started < 1.5
+
+
+def test_a_deadline_of_the_callers_own_cuts_a_dripping_server_off(pki: TestPki) -> None:
+    """The work-around until the transport has a deadline: ``asyncio.timeout`` around an
+    AsyncRspClient download. The cancelled download leaves the card consistent (its session
+    is replaced by the next one) and the next download of the same order succeeds."""
+    world = World.make(pki, seed=SEED)
+    ac = world.smdp.add_order(**ORDER)
+
+    async def bounded() -> None:
+        async with asyncio.timeout(0.8):
+            async with AsyncRspClient(world.watched, world.async_transport()) as rsp:
+                await rsp.run(download(ac, rsp.config), world.handlers())
+
+    with LoopbackHttps(world.hostile, pki.dp_tls, {GBPP: DRIP}) as server:
+        world.http_options = {
+            "trust": pki.ci_certificates,
+            "connect_to": {pki.smdp_host: ("127.0.0.1", server.port)},
+            "timeout": 0.3,
+        }
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            asyncio.run(bounded())
+        assert time.monotonic() - started < 1.5
+    assert not world.card.profiles
+    assert_card_consistent(world.watched, world.smdp)
+    how, result = honest_retry(world, ac)
+    assert (how, result.install.success) == ("same order", True)
