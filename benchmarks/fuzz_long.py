@@ -51,6 +51,7 @@ class Report:
     slowest: float = 0.0
     findings: dict[str, str] = dataclasses.field(default_factory=dict)
     peak_rss_mb: float = 0.0
+    known: int = 0  # inputs that hit a reported, not yet fixed finding (Target.known)
 
 
 def _targets(only: list[str]) -> list[Any]:
@@ -154,6 +155,9 @@ class _Run:
         if len(self.corpus) < 2000:
             self.corpus.append(value)
 
+    def count_known(self, value: Any, error: BaseException) -> None:
+        self.report.known += 1
+
     def found(self, value: Any, error: BaseException) -> None:
         self.report.findings[_kind(error)] = _describe(error, value)  # the last: most shrunk
 
@@ -166,7 +170,14 @@ class _Run:
         while time.monotonic() < deadline and len(self.report.findings) < 3:
             seed += 1
             try:
-                run_target(timed, chunk, seed=seed, on_input=self.keep, on_finding=self.found)
+                run_target(
+                    timed,
+                    chunk,
+                    seed=seed,
+                    on_input=self.keep,
+                    on_finding=self.found,
+                    on_known=self.count_known,
+                )
             except Hang as hang:
                 self.found(self.last, hang)
             except Exception as error:  # the shrunk failure, or a deadline hypothesis enforced
@@ -187,7 +198,12 @@ class _Run:
                     self.feed(value)
                 except PyrspError:
                     pass
-                except (Exception, Hang) as error:
+                except Exception as error:
+                    if self.target.known is not None and self.target.known(error):
+                        self.report.known += 1
+                    else:
+                        self.found(value, error)
+                except Hang as error:
                     self.found(value, error)
                 if rng.random() < 0.01 and len(self.corpus) < 5000:
                     self.corpus.append(value)
@@ -214,6 +230,8 @@ def _markdown(reports: list[Report], command: str) -> str:
     ]
     for r in reports:
         findings = "; ".join(f.replace("|", "\\|") for f in r.findings.values()) or "none"
+        if r.known:
+            findings += f" (+ {r.known:,} inputs hitting a reported finding)"
         lines.append(
             f"| `{r.name}` | {r.inputs:,} ({r.hypothesis_inputs:,} + "
             f"{r.inputs - r.hypothesis_inputs:,}) | {r.seconds:.0f} | {1000 * r.slowest:.0f} | "
@@ -262,7 +280,7 @@ def main() -> int:
             f"{report.name:55} {report.inputs:8,} inputs ({report.hypothesis_inputs:,} hypothesis) "
             f"{report.seconds:6.1f} s "
             f"slowest {1000 * report.slowest:7.1f} ms  rss {report.peak_rss_mb:6.0f} MB  "
-            f"findings {len(report.findings)}",
+            f"findings {len(report.findings)}  known {report.known}",
             flush=True,
         )
         for finding in report.findings.values():

@@ -11,7 +11,8 @@ run (:data:`FAST_EXAMPLES` inputs each) and a ``fuzz``-marked pass with :data:`L
 and prints how many inputs ran.
 
 Mutations of valid encodings (:func:`mutated`) know where the TLV headers are, so they hit tag
-and length bytes often: bit flips, truncation, length-byte changes, tag changes, inserted and
+and length bytes often: bit flips, truncation, length-byte changes, tag changes (among them
+the same class with another number: an alternative a CHOICE does not know), inserted and
 deleted bytes, duplicated slices.
 """
 
@@ -171,16 +172,16 @@ def _header_length_offset(data: bytes, offset: int) -> int:
 
 
 def _mutate_once(data: bytearray, draw: Any, headers: list[int]) -> None:
-    kind = draw(st.sampled_from(("flip", "truncate", "length", "tag", "insert", "delete",
-                                 "duplicate", "byte")))  # fmt: skip
+    kind = draw(st.sampled_from(("flip", "truncate", "length", "tag", "renumber", "insert",
+                                 "delete", "duplicate", "byte")))  # fmt: skip
     if not data:
         data += draw(st.binary(min_size=1, max_size=8))
         return
     pos = draw(st.integers(0, len(data) - 1))
     live = [offset for offset in headers if offset < len(data)]
-    if kind in ("length", "tag") and live:
+    if kind in ("length", "tag", "renumber") and live:
         header = draw(st.sampled_from(live))
-        pos = header if kind == "tag" else _header_length_offset(bytes(data), header)
+        pos = _header_length_offset(bytes(data), header) if kind == "length" else header
     if kind == "flip":
         data[pos] ^= 1 << draw(st.integers(0, 7))
     elif kind == "truncate":
@@ -189,6 +190,8 @@ def _mutate_once(data: bytearray, draw: Any, headers: list[int]) -> None:
         data[pos] = draw(st.sampled_from(LENGTH_BYTES) | st.integers(0, 255))
     elif kind == "tag":
         data[pos] = draw(st.sampled_from(TAG_BYTES) | st.integers(0, 255))
+    elif kind == "renumber":  # same class and form, another number: an unknown CHOICE alternative
+        data[pos] = (data[pos] & 0xE0) | draw(st.integers(0, 30))
     elif kind == "insert":
         data[pos:pos] = draw(st.binary(min_size=1, max_size=4))
     elif kind == "delete":

@@ -156,9 +156,12 @@ _ROLES = st.sampled_from(list(Role))
 # fixed; the strict xfail below pins it.
 _OPEN_FINDING = raised_in("pyrsp/testing/smdp/notify.py", AttributeError)
 # Found by this fuzzer and reported to the lead (owner: pyrsp.crypto): a certificate whose
-# version is not v1-v3 makes load_certificate raise cryptography's x509.InvalidVersion (not a
-# ValueError, so it is not translated). Counted until fixed; pinned by a strict xfail below.
-_OPEN_CERT_FINDING = raised_in("pyrsp/crypto/certificates.py", x509.InvalidVersion)
+# version is not v1-v3, or with an extension twice, makes load_certificate raise
+# cryptography's x509.InvalidVersion / x509.DuplicateExtension (not ValueErrors, so not
+# translated). Counted until fixed; pinned by strict xfails below.
+_OPEN_CERT_FINDING = raised_in(
+    "pyrsp/crypto/certificates.py", x509.InvalidVersion, x509.DuplicateExtension
+)
 
 TARGETS = [
     Target("TestSmdp.handle", REQUESTS, _handle, known=_OPEN_FINDING),
@@ -265,5 +268,17 @@ def test_an_unknown_final_result_gets_an_answer() -> None:
 )
 def test_a_certificate_with_an_unknown_version_is_a_certificate_error() -> None:
     der = _patched(_pki().dp_auth.der, bytes.fromhex("a003020102"), bytes.fromhex("a00302010a"))
+    with pytest.raises(CertificateError):
+        load_certificate(der)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=x509.DuplicateExtension,
+    reason="reported to the lead: load_certificate lets x509.DuplicateExtension escape",
+)
+def test_a_certificate_with_an_extension_twice_is_a_certificate_error() -> None:
+    # keyUsage's OID (2.5.29.15) changed to subjectKeyIdentifier's (2.5.29.14)
+    der = _patched(_pki().dp_auth.der, bytes.fromhex("0603551d0f"), bytes.fromhex("0603551d0e"))
     with pytest.raises(CertificateError):
         load_certificate(der)
