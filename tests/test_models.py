@@ -29,6 +29,7 @@ from pyrsp.models import (
     iccid_from_bytes,
     iccid_to_bytes,
 )
+from pyrsp.models.identifiers import tbcd
 
 # --- ICCID and EID -----------------------------------------------------------------------------
 
@@ -52,6 +53,15 @@ def test_iccid_with_f_padding_in_the_input(digits: str, hex_bytes: str) -> None:
     padded = digits.ljust(20, "F")
     assert iccid_to_bytes(padded) == bytes.fromhex(hex_bytes)
     assert iccid_to_bytes(padded.lower()) == bytes.fromhex(hex_bytes)
+
+
+@pytest.mark.parametrize(
+    ("digits", "size", "hex_bytes"),
+    [("35290611", 4, "53926011"), ("356938035643809", 8, "53968330653408F9"), ("", 1, "FF")],
+)
+def test_tbcd_is_the_iccid_nibble_swap(digits: str, size: int, hex_bytes: str) -> None:
+    assert tbcd(digits, size) == bytes.fromhex(hex_bytes)
+    assert tbcd(ICCID, 10) == iccid_to_bytes(ICCID)
 
 
 @pytest.mark.parametrize(

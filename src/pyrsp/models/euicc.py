@@ -8,6 +8,7 @@ from typing import Any, Self
 from pyrsp import tlv
 from pyrsp.errors import CodecError, TlvError
 from pyrsp.models._base import Model, flags, hex_upper, named, optional, version
+from pyrsp.models.profile import PPR_BITS
 
 __all__ = ["CertificationData", "EuiccInfo1", "EuiccInfo2", "ExtCardResource", "IotSpecificInfo"]
 
@@ -30,7 +31,6 @@ RSP_CAPABILITY_BITS = (
     "updateNotifConfigInfoSupport", "updateMetadataV3Support", "v3ObjectsInCtxParamsCASupport",
     "pushServiceV3Support",
 )  # fmt: skip
-PPR_BITS = ("pprUpdateControl", "ppr1", "ppr2")
 TRE_PROPERTY_BITS = ("isDiscrete", "isIntegrated", "usesRemoteMemory")
 EUICC_CATEGORIES = {0: "other", 1: "basicEuicc", 2: "mediumEuicc", 3: "contactlessEuicc"}
 LPA_MODES = {0: "lpad", 1: "lpae"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyrsp.errors import CodecError, UsageError
 
-__all__ = ["eid_from_bytes", "eid_to_bytes", "iccid_from_bytes", "iccid_to_bytes"]
+__all__ = ["eid_from_bytes", "eid_to_bytes", "iccid_from_bytes", "iccid_to_bytes", "tbcd"]
 
 _ICCID_BYTES = 10
 _EID_BYTES = 16
@@ -18,8 +18,13 @@ def iccid_to_bytes(iccid: str) -> bytes:
     digits = iccid.rstrip("Ff")
     if not (digits.isascii() and digits.isdigit() and 18 <= len(digits) <= 20 >= len(iccid)):
         raise UsageError(f"expected an ICCID of 18 to 20 digits, got {iccid!r}")
-    padded = digits.ljust(2 * _ICCID_BYTES, "F")
-    return bytes.fromhex("".join(padded[i + 1] + padded[i] for i in range(0, len(padded), 2)))
+    return tbcd(digits, _ICCID_BYTES)
+
+
+def tbcd(digits: str, size: int) -> bytes:
+    """Digits as TBCD: nibble-swapped, padded with ``F`` to ``size`` bytes (ICCID, TAC, IMEI)."""
+    padded = digits.ljust(2 * size, "F")
+    return bytes.fromhex("".join(padded[i + 1] + padded[i] for i in range(0, 2 * size, 2)))
 
 
 def iccid_from_bytes(data: bytes) -> str:

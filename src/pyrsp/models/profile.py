@@ -24,6 +24,7 @@ __all__ = [
     "ProfileState",
 ]
 
+#: The ``PprIds`` bit names (SGP.22 section 2.9), by bit number.
 PPR_BITS = ("pprUpdateControl", "ppr1", "ppr2")
 
 

@@ -31,14 +31,14 @@ from typing import Any
 from pyrsp import asn1, tlv
 from pyrsp.errors import CodecError, EuiccError, ProtocolViolation, UsageError
 from pyrsp.models import EuiccInfo1, EuiccInfo2, InstallResult, NotificationMetadata
-from pyrsp.models._base import Model
-from pyrsp.models.profile import NotificationEvent, OperatorId
+from pyrsp.models._base import Model, flags
+from pyrsp.models.identifiers import tbcd
+from pyrsp.models.profile import PPR_BITS, NotificationEvent, OperatorId
 from pyrsp.protocol import es10_codes as codes
 from pyrsp.protocol.apdu import ApduConfig, load_bpp, transmit_es10
 from pyrsp.protocol.effects import Flow
 from pyrsp.protocol.es10_local import (
     GET_EID,
-    bits,
     build_delete_profile_request,
     build_disable_profile_request,
     build_enable_profile_request,
@@ -514,9 +514,9 @@ def get_rat(config: ApduConfig) -> Flow[list[RatRule]]:
     value = decode_answer("GetRatResponse", (yield from transmit_es10(GET_RAT, config)))
     return [
         RatRule(
-            ppr_ids=bits(rule["pprIds"], ("pprUpdateControl", "ppr1", "ppr2")),
+            ppr_ids=flags(rule["pprIds"], PPR_BITS),
             allowed_operators=tuple(OperatorId.from_asn1(op) for op in rule["allowedOperators"]),
-            consent_required="consentRequired" in bits(rule["pprFlags"], ("consentRequired",)),
+            consent_required="consentRequired" in flags(rule["pprFlags"], ("consentRequired",)),
         )
         for rule in value["rat"]
     ]
@@ -542,5 +542,4 @@ def _tbcd(digits: str, size: int, name: str, lengths: tuple[int, ...]) -> bytes:
         raise UsageError(
             f"{name}: expected {' or '.join(map(str, lengths))} digits, got {digits!r}"
         )
-    padded = digits.ljust(2 * size, "F")
-    return bytes.fromhex("".join(padded[i + 1] + padded[i] for i in range(0, 2 * size, 2)))
+    return tbcd(digits, size)

@@ -8,7 +8,7 @@ always sent as 10 bytes) or its ISD-P AID (``bytes``, or a hex string).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from pyrsp import asn1
@@ -51,13 +51,6 @@ def decode_answer(type_name: str, der: bytes) -> Any:
             f"expected a {type_name} from the eUICC, got an empty answer", type_name=type_name
         )
     return asn1.decode(type_name, der)
-
-
-def bits(value: tuple[bytes, int], names: Sequence[str]) -> tuple[str, ...]:
-    """The names of the bits set in a decoded BIT STRING (unnamed bits as ``bitN``)."""
-    data, size = value
-    found = [i for i in range(min(size, 8 * len(data))) if data[i // 8] & (0x80 >> (i % 8))]
-    return tuple(names[i] if i < len(names) else f"bit{i}" for i in found)
 
 
 def named_bits(indexes: Iterable[int]) -> tuple[bytes, int]:
