@@ -535,7 +535,7 @@ def unprotect_bound_profile_package(
     *,
     profile_keys: SessionKeys | None = None,
 ) -> UnprotectedBpp:
-    """Take a whole BPP apart and unprotect it (see :class:`BppReader`)."""
+    """Take a whole BPP apart and unprotect it (SGP.22 section 2.5.4; see :class:`BppReader`)."""
     reader = BppReader(session_keys, profile_keys=profile_keys)
     parts = reader.feed(bpp)
     reader.close()

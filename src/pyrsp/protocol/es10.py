@@ -174,7 +174,7 @@ def get_euicc_info1(config: ApduConfig) -> Flow[bytes]:
 
 
 def parse_euicc_info1(der: bytes) -> EuiccInfo1:
-    """The model of an EUICCInfo1 TLV."""
+    """The model of an EUICCInfo1 TLV (5.7.8)."""
     return EuiccInfo1.from_asn1(decode_answer("EUICCInfo1", der))
 
 
@@ -246,7 +246,7 @@ def authenticate_server(config: ApduConfig, request: bytes) -> Flow[bytes]:
 
 
 def authenticate_server_error(der: bytes) -> EuiccError | None:
-    """The :class:`EuiccError` an AuthenticateServerResponse carries, or ``None`` if ok."""
+    """The :class:`EuiccError` an AuthenticateServerResponse (5.7.13) carries, or ``None``."""
     kind, value = decode_answer("AuthenticateServerResponse", der)
     if kind == "authenticateResponseOk":
         return None
@@ -288,7 +288,7 @@ def prepare_download(config: ApduConfig, request: bytes) -> Flow[bytes]:
 
 
 def prepare_download_error(der: bytes) -> EuiccError | None:
-    """The :class:`EuiccError` a PrepareDownloadResponse carries, or ``None`` if ok."""
+    """The :class:`EuiccError` a PrepareDownloadResponse (5.7.5) carries, or ``None`` if ok."""
     kind, value = decode_answer("PrepareDownloadResponse", der)
     if kind == "downloadResponseOk":
         return None
@@ -307,7 +307,7 @@ def load_bound_profile_package(config: ApduConfig, bpp: bytes) -> Flow[bytes]:
 
 
 def parse_profile_installation_result(der: bytes) -> InstallResult:
-    """The model of a ProfileInstallationResult (success, or the failing command and reason)."""
+    """The model of a ProfileInstallationResult (5.7.6): success, or what failed and why."""
     return InstallResult.from_asn1(decode_answer("ProfileInstallationResult", der))
 
 

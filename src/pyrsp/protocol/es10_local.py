@@ -112,7 +112,7 @@ def build_profiles_info_request(
     profile_class: ProfileClass | str | None = None,
     tags: Iterable[int] | None = None,
 ) -> bytes:
-    """ProfileInfoListRequest: at most one search criterion (wrapped in ``A0``), and tags.
+    """ProfileInfoListRequest (5.7.15): at most one search criterion (wrapped in ``A0``), and tags.
 
     ``tags`` are the ProfileInfo tags wanted (``0x5A``, ``0x9F70``, ``0x90``...); ``None``
     asks for the eUICC's default set.
@@ -186,7 +186,7 @@ def get_profiles_info(
 
 
 def build_enable_profile_request(profile: str | bytes, *, refresh: bool) -> bytes:
-    """EnableProfileRequest: the profile (``A0``) and refreshFlag (BOOLEAN, tag ``81``)."""
+    """EnableProfileRequest (5.7.16): the profile (``A0``) and refreshFlag (BOOLEAN, ``81``)."""
     value = {"profileIdentifier": profile_identifier(profile), "refreshFlag": refresh}
     return asn1.encode("EnableProfileRequest", value)
 
@@ -203,7 +203,7 @@ def enable_profile(
 
 
 def build_disable_profile_request(profile: str | bytes, *, refresh: bool) -> bytes:
-    """DisableProfileRequest: the profile (``A0``) and refreshFlag (BOOLEAN, tag ``81``)."""
+    """DisableProfileRequest (5.7.17): the profile (``A0``) and refreshFlag (BOOLEAN, ``81``)."""
     value = {"profileIdentifier": profile_identifier(profile), "refreshFlag": refresh}
     return asn1.encode("DisableProfileRequest", value)
 
@@ -218,7 +218,7 @@ def disable_profile(
 
 
 def build_delete_profile_request(profile: str | bytes) -> bytes:
-    """DeleteProfileRequest: ``BF33`` with the ICCID (``5A``) or ISD-P AID (``4F``)."""
+    """DeleteProfileRequest (5.7.18): ``BF33`` with the ICCID (``5A``) or ISD-P AID (``4F``)."""
     return asn1.encode("DeleteProfileRequest", profile_identifier(profile))
 
 
@@ -235,7 +235,7 @@ def delete_profile(config: ApduConfig, profile: str | bytes) -> Flow[None]:
 def build_memory_reset_request(
     *, operational_profiles: bool, test_profiles: bool, default_smdp_address: bool
 ) -> bytes:
-    """EuiccMemoryResetRequest: resetOptions (``82``) with the chosen bits."""
+    """EuiccMemoryResetRequest (5.7.19): resetOptions (``82``) with the chosen bits."""
     chosen = [operational_profiles, test_profiles, default_smdp_address]
     if not any(chosen):
         raise UsageError("memory reset needs at least one option")
@@ -268,7 +268,7 @@ def get_eid(config: ApduConfig) -> Flow[str]:
 
 
 def build_set_nickname_request(iccid: str, nickname: str) -> bytes:
-    """SetNicknameRequest: the ICCID (10 bytes) and a nickname of at most 64 bytes of UTF-8."""
+    """SetNicknameRequest (5.7.21): the ICCID (10 bytes) and a nickname (at most 64 bytes)."""
     if len(nickname.encode()) > 64:
         raise UsageError(f"a nickname is at most 64 bytes of UTF-8, got {len(nickname.encode())}")
     value = {"iccid": iccid_to_bytes(iccid), "profileNickname": nickname}

@@ -68,7 +68,8 @@ class NotificationOutcome:
 def send_notification(
     pending: es10.PendingNotification, config: ApduConfig
 ) -> Flow[NotificationOutcome]:
-    """Send one notification to its address; remove it from the eUICC only if accepted.
+    """Send one notification to its address; remove it from the eUICC only if accepted
+    (SGP.22 sections 3.5, 5.7.10).
 
     Never raises for this notification's failure: the outcome says what happened.
     """
@@ -84,7 +85,8 @@ def process_notifications(
     seq_numbers: Collection[int] | None = None,
     events: Collection[NotificationEvent] | None = None,
 ) -> Flow[list[NotificationOutcome]]:
-    """Send every pending notification (or those selected); remove the accepted ones.
+    """Send every pending notification (or those selected); remove the accepted ones
+    (SGP.22 sections 3.5, 5.7.10).
 
     ``seq_numbers`` and ``events`` restrict which are processed. Once the card itself fails
     (:class:`~pyrsp.errors.CardTransportError`), the rest are reported as not attempted.
