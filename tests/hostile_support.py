@@ -228,9 +228,10 @@ def reissue(
     *,
     not_before: dt.datetime | None = None,
     not_after: dt.datetime | None = None,
+    extension: x509.ExtensionType | None = None,
 ) -> Credential:
     """``credential``'s certificate signed again by ``issuer`` (``None``: self-signed), with
-    another validity period. The key stays the same."""
+    another validity period, or ``extension`` instead of the one of its type. The key stays."""
     old = credential.certificate
     key = credential.private_key
     builder = (
@@ -242,10 +243,13 @@ def reissue(
         .not_valid_before(not_before or old.not_valid_before_utc)
         .not_valid_after(not_after or old.not_valid_after_utc)
     )
-    for extension in old.extensions:
-        if issuer is None and isinstance(extension.value, x509.AuthorityKeyIdentifier):
+    for present in old.extensions:
+        value = present.value
+        if issuer is None and isinstance(value, x509.AuthorityKeyIdentifier):
             continue
-        builder = builder.add_extension(extension.value, extension.critical)
+        if extension is not None and type(value) is type(extension):
+            value = extension
+        builder = builder.add_extension(value, present.critical)
     signer = issuer.private_key if issuer else key
     return Credential(builder.sign(signer, hashes.SHA256()), key)
 
@@ -270,6 +274,7 @@ def other_key(label: str) -> ec.EllipticCurvePrivateKey:
 HANG = "hang"
 ENDLESS = "endless"
 DRIP = "drip"  # the honest answer, its body in 30 pieces 0.1 s apart (3 s in all)
+HEADERS = "headers"  # a status line, then header lines forever
 PLAIN = "plain"
 
 
@@ -278,7 +283,8 @@ class LoopbackHttps:
 
     Each POST goes to ``responder.respond(path, body)``, except the functions in ``modes``:
     ``HANG`` reads the request and never answers, ``ENDLESS`` streams a chunked body forever,
-    ``DRIP`` sends the honest answer slowly (each piece well within a read timeout).
+    ``DRIP`` sends the honest answer slowly (each piece well within a read timeout),
+    ``HEADERS`` sends header lines forever.
     Every connection ends when the server stops.
     """
 
@@ -359,6 +365,11 @@ class LoopbackHttps:
         mode = self.modes.get(path.removeprefix(ES9))
         if mode == HANG:
             self.stop.wait()
+            return
+        if mode == HEADERS:
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not self.stop.is_set():
+                conn.sendall(b"x-padding: " + b"a" * 1000 + b"\r\n")
             return
         if mode == ENDLESS:
             conn.sendall(

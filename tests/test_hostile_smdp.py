@@ -28,11 +28,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from hostile_support import (
     DRIP,
     ENDLESS,
     HANG,
+    HEADERS,
     JSON_HEADERS,
     NOW,
     LoopbackHttps,
@@ -768,6 +771,7 @@ def _plain_http(world: World, others: dict[str, TestPki]) -> None:
 PAST = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 FUTURE = dt.datetime(2090, 1, 1, tzinfo=dt.UTC)
 TLS = "TLS"
+CLIENT_AUTH_ONLY = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH])
 
 
 def _tls_valid_from(world: World, start: dt.datetime) -> Any:
@@ -798,6 +802,11 @@ SOCKETS = [
         Expect(TlsError, CHECKS, detail=TLS),
     ),
     Case(
+        "tls_certificate_for_client_authentication_only",
+        _loopback(lambda w, o: reissue(w.pki.dp_tls, w.pki.ci, extension=CLIENT_AUTH_ONLY)),
+        Expect(TlsError, CHECKS, detail=TLS),
+    ),
+    Case(
         "tls_certificate_self_signed",
         _loopback(lambda w, o: reissue(w.pki.dp_tls, None)),
         Expect(TlsError, CHECKS, detail=TLS),
@@ -816,6 +825,11 @@ SOCKETS = [
         "endless_streaming_response",
         _loopback(None, {GBPP: ENDLESS}),
         Expect(ServerProtocolError, "get_bound_profile_package", SPA, "at most 262144 bytes"),
+    ),
+    Case(
+        "endless_headers",
+        _loopback(None, {AC: HEADERS}),
+        Expect(HttpTransportError, "authenticate_client", SPA),
     ),
     Case(
         "never_answers_initiate_authentication",
