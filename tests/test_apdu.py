@@ -130,7 +130,7 @@ def test_cla_rejects_channels_outside_0_to_19(channel: int) -> None:
 def test_store_data_on_channel_4_uses_further_class() -> None:
     """FACTS.md trap: channels >= 4 use CLA C0 | (ch - 4), not 80 | ch."""
     apdus = store_data_apdus(b"\xbf\x3e\x00", ApduConfig(channel=4))
-    assert apdus == [bytes.fromhex("C0E2910003BF3E00")]
+    assert apdus == [bytes.fromhex("C0E2910003BF3E0000")]
     card = ReassemblingCard(reply=bytes(300), piece=200, cla=0xC3)
     result, _ = drive(transmit_es10(b"\x01" * 10, ApduConfig(channel=7)), card)
     assert result == bytes(300)
@@ -162,7 +162,7 @@ def test_segmentation(size: int, config: ApduConfig) -> None:
         header, data, le = parse_c_apdu(apdu)
         last = n == len(apdus) - 1
         assert header == bytes((0x81, 0xE2, 0x91 if last else 0x11, n))
-        assert le == (0 if config.extended and last else None), "Le 0000 on the last extended"
+        assert le == (0 if last else None), "Le (00 or 0000) on the last block only"
         assert len(data) <= config.block_size
         datas.append(data)
     assert b"".join(datas) == request
@@ -174,7 +174,7 @@ def test_segmentation(size: int, config: ApduConfig) -> None:
 
 
 def test_short_apdu_encoding_is_exact() -> None:
-    assert store_data_apdus(b"", ApduConfig()) == [bytes.fromhex("80E29100")]
+    assert store_data_apdus(b"", ApduConfig()) == [bytes.fromhex("80E2910000")]
     assert store_data_apdus(b"\xaa" * 255, ApduConfig())[0][:5] == bytes.fromhex("80E29100FF")
     two = store_data_apdus(b"\xaa" * 256, ApduConfig())
     assert [a[:5] for a in two] == [bytes.fromhex("80E21100FF"), bytes.fromhex("80E2910101")]

@@ -294,13 +294,13 @@ def test_long_answer_via_get_response(card: Card) -> None:
     layer, handler = card
     selected(layer)
     handler.answer = bytes(range(256)) * 3 + b"\x01\x02"  # 770 bytes
-    assert layer.transmit(store(0x80, 0x91, 0, b"\x01", b"\x00")) == b"\x61\x00"
-    got = b""
-    answer = layer.transmit(bytes.fromhex("00C0000000"))
+    # Le 00 (ISO 7816-4 case 4): the first 256 bytes come at once, 61 xx announces the rest
+    answer = layer.transmit(store(0x80, 0x91, 0, b"\x01", b"\x00"))
+    assert answer == bytes(range(256)) + b"\x61\x00"
+    got = answer[:-2]
     while answer[-2] == 0x61:
-        got += answer[:-2]
         answer = layer.transmit(bytes.fromhex("00C00000") + answer[-1:])
-    got += answer[:-2]
+        got += answer[:-2]
     assert answer[-2:] == b"\x90\x00"
     assert got == handler.answer
 
@@ -311,7 +311,10 @@ def test_answer_of_256_fits(card: Card) -> None:
     handler.answer = bytes(256)
     assert layer.transmit(store(0x80, 0x91, 0, b"\x01", b"\x00")) == bytes(256) + b"\x90\x00"
     handler.answer = bytes(257)
-    assert layer.transmit(store(0x80, 0x91, 0, b"\x01", b"\x00")) == b"\x61\x00"
+    assert layer.transmit(store(0x80, 0x91, 0, b"\x01", b"\x00")) == bytes(256) + b"\x61\x01"
+    assert layer.transmit(bytes.fromhex("00C0000001")) == b"\x00\x90\x00"
+    # without Le (case 3) no data comes with the 61 xx
+    assert layer.transmit(store(0x80, 0x91, 0, b"\x01")) == b"\x61\x00"
     assert layer.transmit(bytes.fromhex("00C0000000")) == bytes(256) + b"\x61\x01"
     assert layer.transmit(bytes.fromhex("00C0000001")) == b"\x00\x90\x00"
 

@@ -152,8 +152,9 @@ def command_apdu(
 def store_data_apdus(request: bytes, config: ApduConfig) -> list[bytes]:
     """Split ``request`` into the STORE DATA blocks of one sequence (GlobalPlatform 11.11).
 
-    An empty request is one block with no data. With extended APDUs the last block carries
-    Le ``0000`` so the card may answer up to 65,536 bytes at once, without ``61 xx``. More than
+    An empty request is one block with no data. The last block carries Le (ISO 7816-4 case 4):
+    ``00`` for short APDUs, so the card may answer its first 256 bytes at once, with ``61 xx``
+    for the rest; ``0000`` with extended APDUs, for up to 65,536 bytes at once. More than
     256 blocks (P2 is one byte) is a :class:`UsageError`: raise the segment size.
     """
     size = config.block_size
@@ -172,7 +173,7 @@ def store_data_apdus(request: bytes, config: ApduConfig) -> list[bytes]:
             P1_LAST_BLOCK if n == last else P1_MORE_BLOCKS,
             n,
             chunk,
-            le=0 if config.extended and n == last else None,
+            le=0 if n == last else None,
             extended=config.extended,
         )
         for n, chunk in enumerate(chunks)

@@ -205,12 +205,18 @@ class ApduLayer:
             raise CardStatus(SW_LAST_OF_CHAIN_EXPECTED)
         return handler(self, channel_number, channel, command)
 
-    def _respond(self, channel: Channel, data: bytes, limit: int) -> tuple[bytes, int]:
-        """Answer ``data`` at once if it fits ``limit``, otherwise ``61 xx`` (xx 00 = 256+)."""
+    def _respond(
+        self, channel: Channel, data: bytes, limit: int, first: int = 0
+    ) -> tuple[bytes, int]:
+        """Answer ``data`` at once if it fits ``limit``, otherwise ``61 xx`` (xx 00 = 256+).
+
+        ``first`` bytes (what the command's Le asked for, ISO 7816-4 case 4) come with the
+        ``61 xx``; the rest waits for GET RESPONSE.
+        """
         if len(data) <= limit:
             return data, SW_OK
-        channel.pending = data
-        return b"", 0x6100 | min(len(data), 256) & 0xFF
+        channel.pending = data[first:]
+        return data[:first], 0x6100 | min(len(channel.pending), 256) & 0xFF
 
     def _select(self, number: int, channel: Channel, command: Command) -> tuple[bytes, int]:
         """SELECT by DF name (ISO 7816-4 section 11.1.1): P1 ``04``, P2 ``00``/``04``/``0C``."""
@@ -298,7 +304,9 @@ class ApduLayer:
             return b"", SW_OK
         channel.chain, channel.next_block = None, 0
         answer = self.es10(number, bytes(chain))
-        return self._respond(channel, answer, self._limit(command))
+        limit = self._limit(command)
+        first = 0 if command.le is None else min(command.max_le, limit)
+        return self._respond(channel, answer, limit, first)
 
     def _limit(self, command: Command) -> int:
         """Longest answer given at once: Le for extended APDUs, else the response limit."""
