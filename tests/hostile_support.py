@@ -4,12 +4,17 @@
   did its work), recording which ES9+ functions were called; served in-process through the
   TestSmdp's httpx transport, or over TLS by :class:`LoopbackHttps`.
 - :class:`LoopbackHttps`: a small HTTPS server on 127.0.0.1 with any certificate, which can
-  also hang (never answer) or stream an endless body for chosen functions.
+  also hang (never answer), drip its answer, or stream an endless body or endless headers for
+  chosen functions; ``lose`` on HostileSmdp drops requests before the server sees them.
 - Editing helpers that re-sign what they change with the server's own keys, so only the check
   under test can catch the change (serverSigned1, smdpSigned2, the ISCR, BPP segments).
 - :class:`WatchedCard`: a VirtualEuicc wrapper that remembers every notification the card ever
   held, so a test can prove none left the card without reaching the SM-DP+.
-- :class:`World` and :func:`attempt`: one card, one server, one download through RspClient.
+- :class:`World`, :func:`attempt` and :func:`attempt_async`: one card, one server, one
+  download through RspClient or AsyncRspClient.
+- After a fault: :func:`settle` (list, deliver, check, retry where the server allows) and
+  :class:`Mortal` with :class:`MortalCard`/:class:`MortalHttp` (a process killed after any
+  effect, :class:`Killed`); :class:`ResetBefore` (a silent power cycle before an APDU).
 """
 
 from __future__ import annotations

@@ -13,6 +13,11 @@ For every case the test checks that
 - the card is consistent: no profile installed in part, no notification lost;
 - an honest download then succeeds: the same order when the server still allows it, else a
   new order (an install error notification puts the order in error, as ES2+ would).
+
+Every case runs with RspClient/HttpsTransport and with AsyncRspClient/AsyncHttpsTransport.
+Two expired-certificate cases are accepted, as SGP.22 says; a server dripping its answer is
+not cut off (a strict xfail naming the transport's missing deadline), and a deadline of the
+caller's own around an AsyncRspClient download is the work-around.
 """
 
 from __future__ import annotations
