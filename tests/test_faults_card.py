@@ -30,6 +30,7 @@ from hostile_support import (
     World,
     assert_all_delivered,
     attempt,
+    attempt_async,
     settle,
 )
 from pyrsp.errors import PyrspError
@@ -74,13 +75,16 @@ FAULTS: dict[str, Callable[[World, int], None]] = {
 }
 
 
-def _one(pki: TestPki, fault: str, at: int) -> tuple[str, str]:
+DRIVERS = {"sync": attempt, "async": attempt_async}
+
+
+def _one(pki: TestPki, fault: str, at: int, driver: str = "sync") -> tuple[str, str]:
     """Download with ``fault`` at APDU ``at``; settle; the error seen and how the retry went."""
     world = World.make(pki, seed=SEED)
     ac = world.smdp.add_order(PROFILE, iccid=ICCID)
     FAULTS[fault](world, at)
     try:
-        result = attempt(world, ac)
+        result = DRIVERS[driver](world, ac)
     except PyrspError as exc:
         error = type(exc).__name__
     else:
@@ -107,3 +111,11 @@ def test_fault_at_every_apdu_of_a_download(pki: TestPki, apdus: int, fault: str)
     if fault == "removed":  # reported, but for the channel close after a complete download
         assert errors["none"] == 1 and outcomes[-1][0] == "none"
     assert len(outcomes) == apdus >= 25
+
+
+def test_card_removed_at_every_apdu_with_the_async_client(pki: TestPki, apdus: int) -> None:
+    """The same removal loop through AsyncRspClient (its own drive loop and transports)."""
+    outcomes = [_one(pki, "removed", at, "async") for at in range(1, apdus + 1)]
+    errors = Counter(error for error, _ in outcomes)
+    print(f"\nremoved (async): {apdus} APDU indexes; errors {dict(errors)}")
+    assert errors["none"] == 1 and outcomes[-1][0] == "none"
