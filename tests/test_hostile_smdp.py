@@ -16,8 +16,8 @@ For every case the test checks that
 
 Every case runs with RspClient/HttpsTransport and with AsyncRspClient/AsyncHttpsTransport.
 Two expired-certificate cases are accepted, as SGP.22 says; a server dripping its answer is
-not cut off (a strict xfail naming the transport's missing deadline), and a deadline of the
-caller's own around an AsyncRspClient download is the work-around.
+cut off by the transport's deadline for the whole request, and a deadline of the caller's own
+around an AsyncRspClient download works too.
 """
 
 from __future__ import annotations
@@ -937,18 +937,11 @@ def test_expired_smdp_signing_certificates_are_accepted_as_sgp22_says(
     assert result.install.success
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "pyrsp.transports.http: the timeout bounds each read (httpx), not the request: a server "
-        "dripping its answer (each piece within the read timeout) holds the client as long as "
-        "it likes, up to max_response_bytes pieces; expected a deadline for the whole exchange"
-    ),
-)
 @pytest.mark.parametrize("driver", list(DRIVERS))
 def test_a_dripping_server_is_cut_off(driver: str, pki: TestPki) -> None:
     """initiateAuthentication's honest answer arrives in 30 pieces 0.1 s apart (3 s in all),
-    with a 0.3 s timeout: the client should give up within about the timeout."""
+    each within the 0.3 s read timeout: the transport's 0.3 s deadline for the whole request
+    cuts it off."""
     world = World.make(pki, seed=SEED)
     ac = world.smdp.add_order(**ORDER)
     with LoopbackHttps(world.hostile, pki.dp_tls, {IA: DRIP}) as server:
@@ -956,6 +949,7 @@ def test_a_dripping_server_is_cut_off(driver: str, pki: TestPki) -> None:
             "trust": pki.ci_certificates,
             "connect_to": {pki.smdp_host: ("127.0.0.1", server.port)},
             "timeout": 0.3,
+            "deadline": 0.3,
         }
         started = time.monotonic()
         with pytest.raises(DownloadError) as caught:
@@ -965,8 +959,8 @@ def test_a_dripping_server_is_cut_off(driver: str, pki: TestPki) -> None:
 
 
 def test_a_deadline_of_the_callers_own_cuts_a_dripping_server_off(pki: TestPki) -> None:
-    """The work-around until the transport has a deadline: ``asyncio.timeout`` around an
-    AsyncRspClient download. The cancelled download leaves the card consistent (its session
+    """A deadline of the caller's own: ``asyncio.timeout`` around an AsyncRspClient download.
+    The cancelled download leaves the card consistent (its session
     is replaced by the next one) and the next download of the same order succeeds."""
     world = World.make(pki, seed=SEED)
     ac = world.smdp.add_order(**ORDER)
@@ -981,6 +975,7 @@ def test_a_deadline_of_the_callers_own_cuts_a_dripping_server_off(pki: TestPki) 
             "trust": pki.ci_certificates,
             "connect_to": {pki.smdp_host: ("127.0.0.1", server.port)},
             "timeout": 0.3,
+            "deadline": None,  # the transport's own deadline off: the caller's cuts it
         }
         started = time.monotonic()
         with pytest.raises(TimeoutError):
