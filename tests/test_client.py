@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from pyrsp import asn1, tlv
-from pyrsp.client import Handlers, RspClient
+from pyrsp.client import AsyncRspClient, Handlers, RspClient
 from pyrsp.errors import (
     ApduError,
     CardRemovedError,
@@ -181,6 +182,21 @@ def test_extended_apdus_need_t1_when_the_transport_tells(
         assert client.eid() == card.eid
     with RspClient(ProtocolCard(card, "T0"), extended_apdus=True) as client:
         assert client.config.extended
+
+
+@pytest.mark.parametrize(("protocol", "extended"), [("T0", False), ("T1", True)])
+def test_the_async_client_reads_the_protocol_through_its_card_thread(
+    pki: TestPki, protocol: str, extended: bool
+) -> None:
+    historical = bytes.fromhex("80730000C0")
+    atr = bytes((0x3B, 0x80 | len(historical), 0x80, 0x01)) + historical + b"\x00"
+    card = make_card(pki, settings=EuiccSettings(atr=atr))
+
+    async def opened() -> bool:
+        async with AsyncRspClient(ProtocolCard(card, protocol)) as client:
+            return client.config.extended
+
+    assert asyncio.run(opened()) is extended
 
 
 def test_bad_segment_size_is_refused_at_construction(card: VirtualEuicc) -> None:

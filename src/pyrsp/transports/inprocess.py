@@ -114,6 +114,12 @@ class ThreadedCardTransport:
         self.sync = card
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pyrsp-card")
 
+    @property
+    def protocol(self) -> str:
+        """The blocking transport's card protocol (``"T0"``, ``"T1"``), ``""`` if it has none."""
+        protocol = getattr(self.sync, "protocol", "")
+        return protocol if isinstance(protocol, str) else ""
+
     async def _call(self, call: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, call)
 

@@ -478,6 +478,11 @@ class AsyncPcscCardTransport:
         """The name of the reader in use."""
         return self._card.name
 
+    @property
+    def protocol(self) -> str:
+        """The protocol negotiated with the card: ``"T0"`` or ``"T1"``."""
+        return self._card.link.active_protocol if self._card.link else ""
+
     async def _wait(self, future: Future[T], action: str, seconds: float) -> T:
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), seconds)
