@@ -91,7 +91,8 @@ def outcome_table(outcomes: list[NotificationOutcome] | tuple[NotificationOutcom
     table = Table("seq", "event", "ICCID", "address", "result")
     for o in outcomes:
         result = "[green]delivered[/green]" if o.ok else f"[red]kept[/red]: {safe(o.error)}"
-        table.add_row(str(o.seq_number), str(o.event), safe(o.iccid), safe(o.address), result)
+        seq = "?" if o.seq_number is None else str(o.seq_number)  # unreadable on the card
+        table.add_row(seq, str(o.event), safe(o.iccid), safe(o.address), result)
     return table
 
 
