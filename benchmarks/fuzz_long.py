@@ -266,7 +266,7 @@ def main() -> int:
     if args.list:
         print("\n".join(t.name for t in targets))
         return 0
-    logging.getLogger("pyrsp").disabled = True  # server texts logged at WARNING would flood
+    logging.disable(logging.CRITICAL)  # server texts logged at WARNING would flood the output
     limit = args.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGALRM, _on_alarm)

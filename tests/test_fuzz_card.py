@@ -24,7 +24,7 @@ from pyrsp.bsp import BppReader, build_bound_profile_package, unprotect_bound_pr
 from pyrsp.crypto import SessionKeys
 from pyrsp.protocol import apdu, es10, notifications
 from pyrsp.protocol.apdu import ApduConfig
-from pyrsp.protocol.effects import HttpPost, HttpResponse, Transmit
+from pyrsp.protocol.effects import ConfirmDownload, HttpPost, HttpResponse, Transmit
 from test_fuzz_asn1 import hostile_der
 from test_fuzz_harness import Target, fuzz_tests, hostile_bytes, mutated, raised_in
 
@@ -58,7 +58,8 @@ _HTTP = st.builds(
 
 
 def drive(flow: Iterator[Any], answers: list[Any]) -> object:
-    """Run ``flow``: Transmit and HttpPost take the next answer of their kind, others ``None``.
+    """Run ``flow``: Transmit and HttpPost take the next answer of their kind, ConfirmDownload
+    ``True``, everything else ``None``.
 
     When the answers run out the flow is closed: a flow that needs more input than was given
     is not a finding.
@@ -77,8 +78,9 @@ def drive(flow: Iterator[Any], answers: list[Any]) -> object:
         if queue is not None and not queue:
             flow.close()  # type: ignore[attr-defined]
             return None
+        answer = queue.pop(0) if queue is not None else isinstance(effect, ConfirmDownload) or None
         try:
-            effect = flow.send(queue.pop(0) if queue is not None else None)  # type: ignore[attr-defined]
+            effect = flow.send(answer)  # type: ignore[attr-defined]
         except StopIteration as stop:
             return stop.value
     raise AssertionError("the flow yielded 10,000 effects for a bounded list of answers")

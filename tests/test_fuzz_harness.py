@@ -61,6 +61,8 @@ class Target:
     #: them, so the run counts them (``on_known``) instead of failing. Each has a strict-xfail
     #: regression test that fails once it is fixed, so the entry gets removed.
     known: Callable[[BaseException], bool] | None = field(default=None, compare=False)
+    #: Called once before the inputs are drawn (work hypothesis must not see inside a strategy).
+    setup: Callable[[], object] | None = field(default=None, compare=False)
 
 
 def raised_in(path_suffix: str, *types: type[BaseException]) -> Callable[[BaseException], bool]:
@@ -120,6 +122,8 @@ def run_target(
             if on_known is not None:
                 on_known(value, error)
 
+    if target.setup is not None:
+        target.setup()
     test = fuzz_settings(max_examples)(given(target.strategy)(check))
     if seed is not None:
         test = use_seed(seed)(test)
