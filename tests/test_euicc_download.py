@@ -610,3 +610,22 @@ def test_ts48_profile_installs(card: VirtualEuicc, pki: TestPki, vectors_dir: Pa
     assert final(load(card, bpp))[0] == "successResult"
     assert card.profiles[0].iccid == header_iccid
     assert card.profiles[0].size == len(package)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code"),
+    [
+        ("a003020102", "a00302010a", 1),  # version 10: x509.InvalidVersion
+        ("0603551d0f", "0603551d0e", 1),  # subjectKeyIdentifier twice: x509.DuplicateExtension
+        ("3005880388370a", "3005a303020100", 1),  # x400Address: x509.UnsupportedGeneralNameType
+        ("06082a8648ce3d030107", "06082a8648ce3d030207", 3),  # unknown curve OID
+    ],
+)
+def test_authenticate_certificate_cryptography_refuses(
+    card: VirtualEuicc, pki: TestPki, old: str, new: str, code: int
+) -> None:
+    der = pki.dp_auth.der
+    assert der.count(bytes.fromhex(old)) == 1
+    certificate = der.replace(bytes.fromhex(old), bytes.fromhex(new))
+    request = Smdp(pki).authenticate_server(challenge_of(card), certificate=certificate)
+    assert auth_error(card, request) == code

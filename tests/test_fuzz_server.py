@@ -155,14 +155,6 @@ _ROLES = st.sampled_from(list(Role))
 # (no valid signature needed) makes handle() raise AttributeError. Counted, not failed, until
 # fixed; the strict xfail below pins it.
 _OPEN_FINDING = raised_in("pyrsp/testing/smdp/notify.py", AttributeError)
-# Found by this fuzzer and reported to the lead (owner: pyrsp.crypto): a certificate whose
-# version is not v1-v3, or with an extension twice, makes load_certificate raise
-# cryptography's x509.InvalidVersion / x509.DuplicateExtension (not ValueErrors, so not
-# translated). Counted until fixed; pinned by strict xfails below.
-_OPEN_CERT_FINDING = raised_in(
-    "pyrsp/crypto/certificates.py", x509.InvalidVersion, x509.DuplicateExtension
-)
-
 TARGETS = [
     Target("TestSmdp.handle", REQUESTS, _handle, known=_OPEN_FINDING),
     Target(
@@ -175,13 +167,11 @@ TARGETS = [
         "certificates.load_certificate",
         hostile_bytes(_cert_seeds()),
         _load,
-        known=_OPEN_CERT_FINDING,
     ),
     Target(
         "certificates.verify_chain",
         st.tuples(hostile_bytes(_cert_seeds()), _ROLES),
         _chain,
-        known=_OPEN_CERT_FINDING,
     ),
     Target(
         "certificates.verify_euicc_certificates",
@@ -190,7 +180,6 @@ TARGETS = [
             mutated(st.builds(lambda: _pki().eum.der)) | st.builds(lambda: _pki().eum.der),
         ),
         _euicc,
-        known=_OPEN_CERT_FINDING,
     ),
 ]
 
@@ -261,24 +250,31 @@ def test_an_unknown_final_result_gets_an_answer() -> None:
     _handle(_unknown_final_result())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=x509.InvalidVersion,
-    reason="reported to the lead: load_certificate lets x509.InvalidVersion escape",
-)
-def test_a_certificate_with_an_unknown_version_is_a_certificate_error() -> None:
-    der = _patched(_pki().dp_auth.der, bytes.fromhex("a003020102"), bytes.fromhex("a00302010a"))
-    with pytest.raises(CertificateError):
-        load_certificate(der)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=x509.DuplicateExtension,
-    reason="reported to the lead: load_certificate lets x509.DuplicateExtension escape",
-)
-def test_a_certificate_with_an_extension_twice_is_a_certificate_error() -> None:
+# Found by this fuzzer (F3, F6): cryptography raises its own exception classes, not
+# ValueErrors, for a version other than v1-v3, an extension present twice and an x400Address
+# or ediPartyName general name. load_certificate must turn each into a CertificateError, for
+# bytes and for a certificate the caller loaded (lazily) with cryptography itself.
+_X509_ERROR_CASES: dict[str, tuple[bytes, bytes]] = {
+    "version-10": (bytes.fromhex("a003020102"), bytes.fromhex("a00302010a")),
     # keyUsage's OID (2.5.29.15) changed to subjectKeyIdentifier's (2.5.29.14)
-    der = _patched(_pki().dp_auth.der, bytes.fromhex("0603551d0f"), bytes.fromhex("0603551d0e"))
-    with pytest.raises(CertificateError):
-        load_certificate(der)
+    "extension-twice": (bytes.fromhex("0603551d0f"), bytes.fromhex("0603551d0e")),
+    # the subjectAltName's registeredID changed to an x400Address
+    "x400-address": (bytes.fromhex("3005880388370a"), bytes.fromhex("3005a303020100")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_X509_ERROR_CASES))
+def test_x509_exceptions_are_certificate_errors(case: str) -> None:
+    pki = _pki()
+    der = _patched(pki.dp_auth.der, *_X509_ERROR_CASES[case])
+    with pytest.raises(CertificateError) as raised:
+        verify_chain(der, [pki.ci.der], role=Role.DP_AUTH)
+    assert raised.value.rule == "encoding"
+    if case == "version-10":  # cryptography refuses it when loading, never later
+        with pytest.raises(x509.InvalidVersion):
+            x509.load_der_x509_certificate(der)
+        return
+    lazy = x509.load_der_x509_certificate(der)
+    with pytest.raises(CertificateError) as raised:
+        verify_chain(lazy, [pki.ci.der], role=Role.DP_AUTH)
+    assert raised.value.rule == "encoding"

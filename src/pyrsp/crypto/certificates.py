@@ -59,28 +59,50 @@ _EID_DIGITS = 32
 _E = TypeVar("_E", bound=x509.ExtensionType)
 
 
+#: What ``cryptography`` raises on a malformed certificate: ``ValueError`` for most encodings;
+#: ``UnsupportedAlgorithm`` for an unknown key or curve; a version other than v1-v3, an
+#: extension present twice and an x400Address or ediPartyName general name each have their own
+#: exception class, not a ``ValueError``. (Its other two such classes, ``ExtensionNotFound``
+#: and ``AttributeNotFound``, come from lookups: :func:`_extension` handles the first, the
+#: second is for CSRs only.)
+_PARSE_ERRORS = (
+    ValueError,
+    UnsupportedAlgorithm,
+    CryptographyDeprecationWarning,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
+
+
 def load_certificate(data: bytes | x509.Certificate) -> x509.Certificate:
     """A certificate from DER or PEM bytes (or one already loaded), parsed in full.
 
     ``cryptography`` parses names, extensions and the key lazily, so a malformed certificate
     would otherwise fail later, deep inside a check; a serial number that is not positive would
-    only warn. Both are refused here with :class:`CertificateError` (rule ``encoding``).
+    only warn. Both are refused here with :class:`CertificateError` (rule ``encoding``), for a
+    certificate given already loaded too.
     """
-    if isinstance(data, x509.Certificate):
-        return data
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", CryptographyDeprecationWarning)
-            if data.lstrip().startswith(b"-----BEGIN"):
+            if isinstance(data, x509.Certificate):
+                cert = data
+            elif data.lstrip().startswith(b"-----BEGIN"):
                 cert = x509.load_pem_x509_certificate(data)
             else:
                 cert = x509.load_der_x509_certificate(data)
-            _ = (cert.serial_number, cert.subject, cert.issuer, list(cert.extensions))
+            _ = (cert.version, cert.serial_number, cert.subject, cert.issuer)
+            _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, list(cert.extensions))
             _ = (cert.public_key(), cert.signature_algorithm_oid, cert.signature)
-    except (ValueError, UnsupportedAlgorithm, CryptographyDeprecationWarning) as exc:
+    except _PARSE_ERRORS as exc:
+        if isinstance(data, x509.Certificate):
+            got = "a loaded one that does"
+        else:
+            got = f"{len(data)} bytes that do"
         raise CertificateError(
-            f"expected an X.509 certificate in DER or PEM, got {len(data)} bytes that do not "
-            f"parse: {exc}",
+            f"expected an X.509 certificate in DER or PEM, got {got} not parse: "
+            f"{type(exc).__name__}: {exc}",
             rule="encoding",
         ) from exc
     return cert

@@ -16,6 +16,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as BadSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from pyrsp import asn1, tlv
@@ -23,11 +24,12 @@ from pyrsp.crypto import (
     Role,
     curve_of,
     generate_private_key,
+    load_certificate,
     public_key_bytes,
     signature_to_tlv,
     verify,
 )
-from pyrsp.errors import CryptoError, InvalidSignature
+from pyrsp.errors import CertificateError, CryptoError, InvalidSignature
 from pyrsp.testing.euicc.core import EuiccCore, Session
 from pyrsp.testing.euicc.info import euicc_info2
 
@@ -84,10 +86,12 @@ def check_certificate(der: bytes, ci: x509.Certificate, role: Role) -> x509.Cert
 @functools.lru_cache(maxsize=32)
 def _checked_certificate(der: bytes, ci: x509.Certificate, role: Role) -> x509.Certificate:
     try:
-        certificate = x509.load_der_x509_certificate(der)
-        key = certificate.public_key()
-    except ValueError as exc:
-        raise CertificateFailure(INVALID_CERTIFICATE, f"not a certificate: {exc}") from exc
+        certificate = load_certificate(der)
+    except CertificateError as exc:
+        unknown_key = isinstance(exc.__cause__, UnsupportedAlgorithm)
+        code = UNSUPPORTED_CURVE if unknown_key else INVALID_CERTIFICATE
+        raise CertificateFailure(code, f"not a certificate: {exc}") from exc
+    key = certificate.public_key()
     if not isinstance(key, ec.EllipticCurvePublicKey):
         raise CertificateFailure(UNSUPPORTED_CURVE, "expected an EC key")
     try:
