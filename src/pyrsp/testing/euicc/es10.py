@@ -1,7 +1,11 @@
 """Dispatch of ES10a/b/c functions on the virtual eUICC (SGP.22 section 5.7).
 
 Each complete STORE DATA sequence holds one request TLV; its tag picks the function. A request
-that does not decode as its type is answered ``6A80``, an unknown tag ``6A88``. A
+that does not decode as its type is answered ``6A80``, an unknown tag ``6A88``. So is a request
+holding a CHOICE alternative the card's schema lacks (a ``searchCriteria``, ``profileIdentifier``
+or ``ctxParams1`` of a newer release): the card cannot act on what it cannot read, and the
+command data is wrong for it (``6A80``, "incorrect values in the command data", as for any
+request it cannot parse), rather than a guess at what the LPA meant. A
 BoundProfilePackage (``BF36``) opens a :class:`~pyrsp.testing.euicc.bpp.BppLoad` that takes
 the following pieces; any other request in between interrupts the install.
 """
@@ -13,6 +17,7 @@ from typing import Any
 
 from pyrsp import asn1
 from pyrsp.errors import CodecError
+from pyrsp.testing.choices import unknown_alternative
 from pyrsp.testing.euicc import download, info, notifications, profiles
 from pyrsp.testing.euicc.apdu import SW_DATA_NOT_FOUND, SW_WRONG_DATA, CardStatus
 from pyrsp.testing.euicc.bpp import CONTINUATION_TAGS, BppLoad
@@ -77,6 +82,8 @@ class Es10:
             request = asn1.decode(type_name, data)
         except CodecError as exc:
             raise CardStatus(SW_WRONG_DATA) from exc
+        if unknown_alternative(request) is not None:
+            raise CardStatus(SW_WRONG_DATA)
         return function(self.core, request, data)
 
     def _feed(self, data: bytes) -> bytes:
