@@ -25,7 +25,7 @@ from pyrsp.crypto.certificates import load_certificate, verify_chain, verify_eui
 from pyrsp.crypto.roles import Role
 from pyrsp.errors import CertificateError
 from test_fuzz_es9 import JSON
-from test_fuzz_harness import Target, fuzz_tests, hostile_bytes, mutated, raised_in
+from test_fuzz_harness import Target, fuzz_tests, hostile_bytes, mutated
 
 PREFIX = "/gsma/rsp2/es9plus/"
 FUNCTIONS = ("initiateAuthentication", "authenticateClient", "getBoundProfilePackage",
@@ -150,18 +150,12 @@ def _euicc(case: tuple[bytes, bytes]) -> None:
 
 _ROLES = st.sampled_from(list(Role))
 
-# Found by this fuzzer and reported to the lead (owner: pyrsp.testing.smdp): a
-# handleNotification whose ProfileInstallationResult has an unknown finalResult alternative
-# (no valid signature needed) makes handle() raise AttributeError. Counted, not failed, until
-# fixed; the strict xfail below pins it.
-_OPEN_FINDING = raised_in("pyrsp/testing/smdp/notify.py", AttributeError)
 TARGETS = [
-    Target("TestSmdp.handle", REQUESTS, _handle, known=_OPEN_FINDING),
+    Target("TestSmdp.handle", REQUESTS, _handle),
     Target(
         "TestSmdp.handle(sessions)",
         st.lists(REQUESTS, min_size=1, max_size=5).map(tuple),
         _session,
-        known=_OPEN_FINDING,
     ),
     Target(
         "certificates.load_certificate",
@@ -241,13 +235,16 @@ def _unknown_final_result() -> tuple[str, bytes]:
     return path, json.dumps(doc).encode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="reported to the lead: TestSmdp.handle raises AttributeError on an unknown finalResult",
-)
 def test_an_unknown_final_result_gets_an_answer() -> None:
-    _handle(_unknown_final_result())
+    """F5: refused (1.3.1/2.1, invalid pendingNotification), like one that does not decode."""
+    path, body = _unknown_final_result()
+    _handle((path, body))
+    status, _, answer = _fresh_smdp().handle(path, body)
+    execution = json.loads(answer)["header"]["functionExecutionStatus"]
+    assert status == 200 and execution["status"] == "Failed"
+    data = execution["statusCodeData"]
+    assert data["subjectIdentifier"] == "pendingNotification"
+    assert "finalResult has an unknown alternative" in data["message"]
 
 
 # Found by this fuzzer (F3, F6): cryptography raises its own exception classes, not

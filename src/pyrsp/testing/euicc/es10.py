@@ -1,11 +1,10 @@
 """Dispatch of ES10a/b/c functions on the virtual eUICC (SGP.22 section 5.7).
 
 Each complete STORE DATA sequence holds one request TLV; its tag picks the function. A request
-that does not decode as its type is answered ``6A80``, an unknown tag ``6A88``. So is a request
-holding a CHOICE alternative the card's schema lacks (a ``searchCriteria``, ``profileIdentifier``
-or ``ctxParams1`` of a newer release): the card cannot act on what it cannot read, and the
-command data is wrong for it (``6A80``, "incorrect values in the command data", as for any
-request it cannot parse), rather than a guess at what the LPA meant. A
+that does not decode as its type is answered ``6A80`` (incorrect values in the command data),
+and so is one holding a CHOICE alternative the card's schema lacks (a ``searchCriteria`` or
+``profileIdentifier`` of a newer release: the card cannot act on what it cannot read, and does
+not guess); an unknown tag is answered ``6A88``. A
 BoundProfilePackage (``BF36``) opens a :class:`~pyrsp.testing.euicc.bpp.BppLoad` that takes
 the following pieces; any other request in between interrupts the install.
 """

@@ -15,6 +15,7 @@ from typing import Any
 
 from pyrsp import asn1
 from pyrsp.errors import CodecError, SmdpError
+from pyrsp.testing.choices import unknown_alternative
 from pyrsp.testing.smdp import codes
 
 __all__ = [
@@ -69,15 +70,25 @@ def b64(data: bytes) -> str:
 
 
 def decode(type_name: str, der: bytes, field: str) -> Any:
-    """``der`` decoded as ``type_name``; a refusal naming ``field`` if it does not decode."""
+    """``der`` decoded as ``type_name``; a refusal naming ``field`` if it does not decode or
+    holds a CHOICE alternative the schema lacks (a ProfileInstallationResult's ``finalResult``:
+    the server cannot act on what it cannot read, as for bytes that do not decode)."""
     try:
-        return asn1.decode(type_name, der)
+        value = asn1.decode(type_name, der)
     except CodecError as exc:
         raise codes.refuse(
             codes.INVALID_PARAMETER,
             f"{field} is not a valid {type_name}: {exc}",
             subject_identifier=field,
         ) from exc
+    unknown = unknown_alternative(value)
+    if unknown is not None:
+        raise codes.refuse(
+            codes.INVALID_PARAMETER,
+            f"{field} is not a valid {type_name}: {unknown} has an unknown alternative",
+            subject_identifier=field,
+        )
+    return value
 
 
 class Request:
