@@ -179,6 +179,34 @@ def test_failed_becomes_smdp_error_with_readable_text() -> None:
     assert "initiateAuthentication" in str(err)
 
 
+_FORGED = "refused\n2026-11-27 12:00:00 INFO pyrsp: download installed " + "x" * 10_000
+
+
+def test_a_warning_is_logged_escaped_and_bounded(caplog: pytest.LogCaptureFixture) -> None:
+    doc = auth_answer()
+    doc["header"]["functionExecutionStatus"] = {
+        "status": "Executed-WithWarning",
+        "statusCodeData": {"subjectCode": "8.1", "reasonCode": "3.8", "message": _FORGED},
+    }
+    with caplog.at_level("DEBUG", logger="pyrsp"):
+        es9.parse_initiate_authentication(answer(doc))
+    assert caplog.records, "expected the warning to be logged"
+    for record in caplog.records:
+        text = record.getMessage()
+        assert "\n" not in text and len(text) < 1024, text[:300]
+    assert "executed with a warning" in caplog.text
+
+
+def test_server_text_in_an_error_is_escaped_and_bounded() -> None:
+    doc = failed("8.1\n" + "9" * 5000, "3.8\r\u202e", _FORGED)
+    with pytest.raises(SmdpError) as info:
+        es9.parse_initiate_authentication(answer(doc))
+    message = str(info.value)
+    assert message.isprintable() and len(message) < 1024, message[:300]
+    assert "refused\\n2026" in message and message.endswith("...)")
+    assert info.value.server_message == _FORGED  # the attribute keeps the server's text
+
+
 def test_expired_and_unknown_codes() -> None:
     with pytest.raises(SmdpError) as info:
         es9.parse_cancel_session(answer(failed("9.9", "9.9", status="Expired")))

@@ -137,6 +137,9 @@ _SUCCESS: Final = frozenset({"Executed-Success", "Executed-WithWarning"})
 _FAILURE: Final = frozenset({"Failed", "Expired"})
 _TRANSACTION_ID = re.compile(r"[0-9A-Fa-f]{2,32}")
 _SNIPPET = 80
+#: How much of the SM-DP+'s own text (statusCodeData) an error message shows.
+_MESSAGE_CHARS = 200
+_CODE_CHARS = 20
 
 
 @dataclass(frozen=True)
@@ -369,8 +372,8 @@ def _check_header(function: str, doc: dict[str, Any], *, http_status: int) -> No
         )
     if status in _SUCCESS and http_status == 200:
         if status == "Executed-WithWarning":
-            log.warning(
-                "%s executed with a warning: %s", function, status_obj.get("statusCodeData")
+            log.warning(  # repr: the server's text escaped; %.200r: bounded
+                "%s executed with a warning: %.200r", function, status_obj.get("statusCodeData")
             )
         return
     if status in _FAILURE:
@@ -389,9 +392,10 @@ def _smdp_error(function: str, status: str, data: object) -> SmdpError:
         _str_or_empty(data.get(key))
         for key in ("subjectCode", "reasonCode", "subjectIdentifier", "message")
     )
-    message = f"SM-DP+ {function} {status}: {describe_status(subject, reason)}"
+    described = describe_status(_printable(subject, _CODE_CHARS), _printable(reason, _CODE_CHARS))
+    message = f"SM-DP+ {function} {status}: {described}"
     if text:
-        message += f" ({text[:200]})"
+        message += f" ({_printable(text, _MESSAGE_CHARS)})"
     return SmdpError(
         message,
         status=status,
@@ -487,7 +491,16 @@ def _describe_body(response: HttpResponse) -> str:
         return "an empty body"
     kind = "an HTML page" if body.lstrip()[:1] == b"<" else "a body that is not a JSON object"
     snippet = body[:_SNIPPET].decode("utf-8", "replace")
-    return f"{kind} ({len(body)} bytes, content-type {ctype or 'none'!r}): {snippet!r}"
+    shown = ctype[:_SNIPPET] or "none"
+    return f"{kind} ({len(body)} bytes, content-type {shown!r}): {snippet!r}"
+
+
+def _printable(text: str, limit: int) -> str:
+    """Server text fit for an error message or a log line: characters that are not printable
+    (newlines, other controls, bidi overrides) escaped as ``repr`` would, at most ``limit``
+    characters, a cut marked ``...``."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text[: limit + 1])
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
 def _str_or_empty(value: object) -> str:
@@ -506,7 +519,8 @@ def _typename(value: object) -> str:
 def _check_transaction(function: str, expected: str, received: str) -> None:
     if received != expected:
         raise ProtocolViolation(
-            f"{function}: expected transactionId {expected!r}, the SM-DP+ answered {received!r}"
+            f"{function}: expected transactionId {expected!r}, "
+            f"the SM-DP+ answered {received[:_SNIPPET]!r}"
         )
 
 
