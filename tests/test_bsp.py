@@ -391,6 +391,31 @@ def test_replace_session_keys_parsing_errors() -> None:
         session_keys_from_replace_request(tlv.build(0xBF26, tlv.build(0x80, bytes(16))))
 
 
+def test_replace_session_keys_with_a_short_key_is_a_bsp_error_of_its_segment() -> None:
+    """Correctly MACed, but PPK-ENC is 8 bytes: a BspError naming the A2 segment, which sticks."""
+    session = BspSession(KEYS)
+    short = tlv.build(
+        0xBF26, tlv.build(0x80, bytes(16)) + tlv.build(0x81, bytes(8)) + tlv.build(0x82, bytes(16))
+    )
+    bpp = tlv.build(
+        0xBF36,
+        ISCR
+        + tlv.build(0xA0, session.protect(0x87, CONFIGURE_ISDP))
+        + tlv.build(0xA1, session.protect(0x88, STORE_METADATA))
+        + tlv.build(0xA2, session.protect(0x87, short))
+        + tlv.build(0xA3, session.protect(0x86, b"profile")),
+    )
+    with pytest.raises(BspError) as caught:
+        unprotect_bound_profile_package(bpp, KEYS)
+    assert caught.value.segment == 2 and "16-byte" in str(caught.value)
+    reader = BppReader(lambda iscr: KEYS)
+    with pytest.raises(BspError) as first:
+        reader.feed(bpp)
+    with pytest.raises(BspError) as again:
+        reader.close()
+    assert first.value.segment == 2 and again.value is first.value
+
+
 # --- property tests -------------------------------------------------------------------------
 
 

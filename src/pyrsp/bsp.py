@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.cmac import CMAC
 
 from pyrsp import tlv
 from pyrsp.crypto.session import SessionKeys
-from pyrsp.errors import BspError, TlvError, UsageError
+from pyrsp.errors import BspError, CryptoError, TlvError, UsageError
 
 __all__ = [
     "MAC_SIZE",
@@ -209,7 +209,7 @@ def session_keys_from_replace_request(der: bytes) -> SessionKeys:
             s_enc=request.require(0x81).value,
             s_mac=request.require(0x82).value,
         )
-    except (TlvError, ValueError) as exc:
+    except (TlvError, ValueError, CryptoError) as exc:  # CryptoError: a key not 16 bytes long
         raise BspError(f"expected a ReplaceSessionKeysRequest, got {exc}") from exc
 
 
