@@ -30,7 +30,7 @@ from pyrsp.crypto import (
     signature_to_tlv,
     verify,
 )
-from pyrsp.errors import CryptoError, InvalidSignature
+from pyrsp.errors import CryptoError, InvalidSignature, UsageError
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,18 @@ def test_point_decoding_errors() -> None:
         public_key_from_bytes("nist", b"\x02" + bytes(32))
     with pytest.raises(CryptoError, match="off the curve"):
         public_key_from_bytes("nist", b"\x04" + bytes(63) + b"\x01")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: public_key_from_bytes("p256", bytes([4]) + bytes(64)),
+        lambda: generate_private_key("secp256k1"),
+    ],
+)
+def test_an_unknown_curve_name_is_a_usage_error(make: Any) -> None:
+    with pytest.raises(UsageError, match="expected a curve name \\('nist', 'brainpool'\\), got"):
+        make()
 
 
 def test_seeded_keys_replay() -> None:

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from pyrsp.errors import CryptoError, InvalidSignature
+from pyrsp.errors import CryptoError, InvalidSignature, UsageError
 
 __all__ = [
     "Curve",
@@ -74,6 +74,15 @@ _ORDERS = {
 _CURVE_NAMES = {"secp256r1": Curve.NIST, "brainpoolP256r1": Curve.BRAINPOOL}
 
 
+def _curve(name: Curve | str) -> Curve:
+    """``name`` as a :class:`Curve`; a name the caller got wrong is a :class:`UsageError`."""
+    try:
+        return Curve(name)
+    except ValueError as exc:
+        expected = ", ".join(repr(c.value) for c in Curve)
+        raise UsageError(f"expected a curve name ({expected}), got {name!r}") from exc
+
+
 class RandomSource(Protocol):
     """Anything with ``randbytes`` (``random.Random`` qualifies)."""
 
@@ -97,7 +106,7 @@ def derive_private_key(curve: Curve | str, secret: bytes) -> ec.EllipticCurvePri
 
     For test keys that must be the same on every run; never for production keys.
     """
-    curve = Curve(curve)
+    curve = _curve(curve)
     digest = int.from_bytes(hashlib.sha512(secret).digest(), "big")
     return ec.derive_private_key(digest % (curve.order - 1) + 1, curve.ec_curve)
 
@@ -106,7 +115,7 @@ def generate_private_key(
     curve: Curve | str, rng: RandomSource | None = None
 ) -> ec.EllipticCurvePrivateKey:
     """A fresh private key on ``curve``, drawn from ``rng`` when given (replayable runs)."""
-    curve = Curve(curve)
+    curve = _curve(curve)
     if rng is None:
         return ec.generate_private_key(curve.ec_curve)
     return derive_private_key(curve, rng.randbytes(48))
@@ -120,7 +129,7 @@ def public_key_bytes(key: ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey
 
 def public_key_from_bytes(curve: Curve | str, data: bytes) -> ec.EllipticCurvePublicKey:
     """The public key for an uncompressed point ``04 || X || Y`` on ``curve``."""
-    curve = Curve(curve)
+    curve = _curve(curve)
     if len(data) != 1 + _SIGNATURE_SIZE or data[0] != 0x04:
         raise CryptoError(
             f"expected an uncompressed point (04 + 64 bytes), got {len(data)} bytes "
