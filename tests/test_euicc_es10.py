@@ -356,3 +356,11 @@ def test_notifications_list_retrieve_remove(card: VirtualEuicc, pki: TestPki) ->
     # numbers keep increasing after a removal
     disable(card, by_iccid(B))
     assert [n.seq_number for n in card.notifications] == [1, 2, 3]
+
+
+def test_notification_events_include_the_v3_bits() -> None:
+    from pyrsp.models import NotificationEvent
+    from pyrsp.testing.euicc.notifications import event_bits, events_of
+
+    assert events_of((b"\x88", 5)) == {"install", "rpmEnable"}
+    assert event_bits(NotificationEvent.LOAD_RPM_PACKAGE_RESULT) == (b"\x01", 8)

@@ -12,6 +12,7 @@ from typing import Any
 
 from pyrsp import asn1, tlv
 from pyrsp.crypto import signature_to_tlv
+from pyrsp.models.profile import EVENT_BITS
 from pyrsp.testing.euicc.core import EuiccCore
 from pyrsp.testing.euicc.state import NotificationRecord, ProfileRecord
 
@@ -26,8 +27,8 @@ __all__ = [
     "retrieve_notifications",
 ]
 
-#: NotificationEvent bit numbers (SGP.22 section 5.7.9).
-EVENTS = ("install", "enable", "disable", "delete")
+#: NotificationEvent bit names by bit number (SGP.22 section 5.7.9; bits 4-7 are v3's).
+EVENTS = EVENT_BITS
 
 
 def event_bits(event: str) -> tuple[bytes, int]:

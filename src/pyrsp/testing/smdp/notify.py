@@ -16,6 +16,7 @@ from pyrsp import tlv
 from pyrsp.crypto.certificates import authority_key_id
 from pyrsp.errors import CodecError, PyrspError, SmdpError, TlvError
 from pyrsp.models.identifiers import iccid_from_bytes
+from pyrsp.models.profile import events_from_bits
 from pyrsp.testing.smdp import codes
 from pyrsp.testing.smdp.authenticate import parts, verify_euicc_signature
 from pyrsp.testing.smdp.chain import check_euicc_chain, load_checked
@@ -25,7 +26,6 @@ from pyrsp.testing.smdp.state import ReceivedNotification, ServerState
 
 __all__ = ["cancel_session", "handle_notification"]
 
-_EVENTS = ("install", "enable", "disable", "delete")
 # CancelSessionReason values after which the order stays downloadable: postponed, timeout,
 # loadBppExecutionError, undefinedReason (endUserRejection, pprNotAllowed, metadataMismatch end it).
 _RETRIABLE_REASONS = frozenset({1, 2, 5, 127})
@@ -154,11 +154,9 @@ def _ci_for(state: ServerState, eum_der: bytes) -> x509.Certificate:
 
 
 def _event(bits: tuple[bytes, int]) -> str:
-    data, size = bits
-    for index in range(min(size, len(_EVENTS))):
-        if index // 8 < len(data) and data[index // 8] & (0x80 >> (index % 8)):
-            return _EVENTS[index]
-    return "unknown"
+    """The first event set (``install``... ``loadRpmPackageResult``, or ``bitN``)."""
+    events = events_from_bits(bits)
+    return str(events[0]) if events else "unknown"
 
 
 def _iccid(metadata: dict[str, Any]) -> str | None:
