@@ -618,6 +618,8 @@ def test_ts48_profile_installs(card: VirtualEuicc, pki: TestPki, vectors_dir: Pa
         ("a003020102", "a00302010a", 1),  # version 10: x509.InvalidVersion
         ("0603551d0f", "0603551d0e", 1),  # subjectKeyIdentifier twice: x509.DuplicateExtension
         ("3005880388370a", "3005a303020100", 1),  # x400Address: x509.UnsupportedGeneralNameType
+        ("06035504030c0d70", "0603550403030d00", 1),  # a BIT STRING commonName: TypeError
+        ("060355040a0c11", "06035504060c11", 1),  # a 17-letter countryName: UserWarning
         ("06082a8648ce3d030107", "06082a8648ce3d030207", 3),  # unknown curve OID
     ],
 )

@@ -247,21 +247,26 @@ def test_an_unknown_final_result_gets_an_answer() -> None:
     assert "finalResult has an unknown alternative" in data["message"]
 
 
-# Found by this fuzzer (F3, F6): cryptography raises its own exception classes, not
+# Found by this fuzzer (F3, F6, F7): cryptography raises its own exception classes, not
 # ValueErrors, for a version other than v1-v3, an extension present twice and an x400Address
-# or ediPartyName general name. load_certificate must turn each into a CertificateError, for
-# bytes and for a certificate the caller loaded (lazily) with cryptography itself.
+# or ediPartyName general name; TypeError for a name attribute of the wrong type; only a
+# UserWarning for a countryName that is not two letters. load_certificate must turn each into
+# a CertificateError, for bytes and for a certificate the caller loaded (lazily) itself.
 _X509_ERROR_CASES: dict[str, tuple[bytes, bytes]] = {
     "version-10": (bytes.fromhex("a003020102"), bytes.fromhex("a00302010a")),
     # keyUsage's OID (2.5.29.15) changed to subjectKeyIdentifier's (2.5.29.14)
     "extension-twice": (bytes.fromhex("0603551d0f"), bytes.fromhex("0603551d0e")),
     # the subjectAltName's registeredID changed to an x400Address
     "x400-address": (bytes.fromhex("3005880388370a"), bytes.fromhex("3005a303020100")),
+    # F7 (long run): the issuer's commonName as a BIT STRING: TypeError
+    "bit-string-name": (bytes.fromhex("06035504030c0d70"), bytes.fromhex("0603550403030d00")),
+    # F7: the subject's organizationName OID changed to countryName (17 letters): UserWarning
+    "long-country": (bytes.fromhex("060355040a0c11"), bytes.fromhex("06035504060c11")),
 }
 
 
 @pytest.mark.parametrize("case", sorted(_X509_ERROR_CASES))
-def test_x509_exceptions_are_certificate_errors(case: str) -> None:
+def test_what_cryptography_refuses_is_a_certificate_error(case: str) -> None:
     pki = _pki()
     der = _patched(pki.dp_auth.der, *_X509_ERROR_CASES[case])
     with pytest.raises(CertificateError) as raised:

@@ -33,7 +33,6 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature as _CryptographyInvalidSignature
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
 
 from pyrsp import tlv
@@ -60,15 +59,18 @@ _E = TypeVar("_E", bound=x509.ExtensionType)
 
 
 #: What ``cryptography`` raises on a malformed certificate: ``ValueError`` for most encodings;
-#: ``UnsupportedAlgorithm`` for an unknown key or curve; a version other than v1-v3, an
+#: ``UnsupportedAlgorithm`` for an unknown key or curve; ``TypeError`` for a name attribute
+#: of a type its OID does not allow (a BIT STRING commonName); a version other than v1-v3, an
 #: extension present twice and an x400Address or ediPartyName general name each have their own
 #: exception class, not a ``ValueError``. (Its other two such classes, ``ExtensionNotFound``
 #: and ``AttributeNotFound``, come from lookups: :func:`_extension` handles the first, the
-#: second is for CSRs only.)
+#: second is for CSRs only.) What it only warns about (``UserWarning``: a serial number that is
+#: not positive, a countryName that is not two letters) is refused too.
 _PARSE_ERRORS = (
     ValueError,
+    TypeError,
     UnsupportedAlgorithm,
-    CryptographyDeprecationWarning,
+    UserWarning,
     x509.InvalidVersion,
     x509.DuplicateExtension,
     x509.UnsupportedGeneralNameType,
@@ -79,13 +81,13 @@ def load_certificate(data: bytes | x509.Certificate) -> x509.Certificate:
     """A certificate from DER or PEM bytes (or one already loaded), parsed in full.
 
     ``cryptography`` parses names, extensions and the key lazily, so a malformed certificate
-    would otherwise fail later, deep inside a check; a serial number that is not positive would
-    only warn. Both are refused here with :class:`CertificateError` (rule ``encoding``), for a
+    would otherwise fail later, deep inside a check; some flaws it only warns about. Both are
+    refused here with :class:`CertificateError` (rule ``encoding``), for a
     certificate given already loaded too.
     """
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", CryptographyDeprecationWarning)
+            warnings.simplefilter("error", UserWarning)  # its deprecation warnings are ones
             if isinstance(data, x509.Certificate):
                 cert = data
             elif data.lstrip().startswith(b"-----BEGIN"):
