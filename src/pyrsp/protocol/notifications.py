@@ -121,7 +121,7 @@ def _deliver(pending: es10.PendingNotification, config: ApduConfig) -> Flow[Noti
     try:
         yield from es9.handle_notification(meta.address, pending.der)
     except ServerError as exc:
-        log.info("notification %d to %s not delivered: %s", meta.seq_number, meta.address, exc)
+        log.info("notification %d to %.200r not delivered: %s", meta.seq_number, meta.address, exc)
         return _outcome(meta, sent=False, removed=False, error=exc)
     try:
         yield from es10.remove_notification_from_list(config, meta.seq_number)
