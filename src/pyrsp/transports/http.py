@@ -7,7 +7,12 @@
 Security defaults (SGP.22 section 2.6.6): TLS 1.2 or later, the server certificate verified
 against the configured CI roots only (the system store only with ``use_system_store=True``),
 the host name checked, ``http://`` refused unless ``allow_http=True``, verification off only
-with ``insecure=True``. Answers larger than ``max_response_bytes``, or not complete within
+with ``insecure=True``. When the trust roots include a GSMA-style CI certificate (one with the
+``id-rspRole-ci`` policy) and neither ``use_system_store`` nor ``insecure`` is set, the server's
+TLS certificate must also carry an SM-DP+ or SM-DS TLS role (``id-rspRole-dp-tls`` or
+``id-rspRole-ds-tls``, SGP.22 section 4.5.2; :mod:`pyrsp.transports.tls_role`), checked once per
+certificate after the handshake, before the request is sent; ``check_tls_role=False`` turns this
+off for a lab server. Answers larger than ``max_response_bytes``, or not complete within
 ``deadline`` seconds of the request, are cut off while streaming.
 
 The address in the signed data (the activation code's smdpAddress) and the place to connect can
@@ -24,16 +29,15 @@ the original.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import ssl
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias, Union
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pyrsp.errors import (
     HttpTransportError,
@@ -43,10 +47,11 @@ from pyrsp.errors import (
     UsageError,
 )
 from pyrsp.protocol.effects import HttpResponse
+from pyrsp.transports.tls_role import TlsRoleCheck, is_ci_certificate
+from pyrsp.transports.trust import TrustSource, load_trust_roots, make_ssl_context
 
 if TYPE_CHECKING:
     import httpx
-    from cryptography import x509
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -67,12 +72,9 @@ DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 #: The default time in seconds one request may take in all, answer body included.
 DEFAULT_DEADLINE = 60.0
 
-#: A trust anchor: a certificate object, DER or PEM bytes, or a PEM/DER file or a directory.
-TrustSource: TypeAlias = Union["x509.Certificate", bytes, str, "os.PathLike[str]"]
 #: Where to connect for an address: ``(host, port)`` or a base URL.
 ConnectTarget: TypeAlias = tuple[str, int] | str
 
-_CERT_SUFFIXES = frozenset({".pem", ".crt", ".cer", ".der"})
 _ADDRESS = re.compile(
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
     r"[A-Za-z0-9])?\.?(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?"
@@ -98,88 +100,6 @@ class HttpTrace:
 TraceHook: TypeAlias = Callable[[HttpTrace], None]
 
 
-# --- trust ------------------------------------------------------------------------------------
-
-
-def load_trust_roots(trust: TrustSource | Iterable[TrustSource]) -> list[bytes]:
-    """The DER of every certificate in ``trust``: objects, DER/PEM bytes, files or directories.
-
-    A directory contributes its ``.pem``, ``.crt``, ``.cer`` and ``.der`` files. Raises
-    :class:`UsageError` naming the source that holds no readable certificate.
-    """
-    from cryptography import x509
-
-    if isinstance(trust, x509.Certificate | bytes | str | os.PathLike):
-        return _load_one(trust)
-    roots: list[bytes] = []
-    for item in trust:
-        roots.extend(_load_one(item))
-    return roots
-
-
-def _load_one(source: TrustSource) -> list[bytes]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    if isinstance(source, x509.Certificate):
-        return [source.public_bytes(Encoding.DER)]
-    if isinstance(source, bytes):
-        return _parse_certificates(source, "the bytes given")
-    path = Path(source)
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in _CERT_SUFFIXES)
-        if not files:
-            raise UsageError(f"no .pem/.crt/.cer/.der file in trust directory {path}")
-        return [der for f in files if f.is_file() for der in _read_file(f)]
-    return _read_file(path)
-
-
-def _read_file(path: Path) -> list[bytes]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read trust file {path}: {exc.strerror}") from exc
-    return _parse_certificates(data, str(path))
-
-
-def _parse_certificates(data: bytes, where: str) -> list[bytes]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    try:
-        if b"-----BEGIN" in data:
-            certs = x509.load_pem_x509_certificates(data)
-        else:
-            certs = [x509.load_der_x509_certificate(data)]
-    except ValueError as exc:
-        raise UsageError(f"expected PEM or DER certificates in {where}: {exc}") from exc
-    return [cert.public_bytes(Encoding.DER) for cert in certs]
-
-
-def make_ssl_context(
-    trust: TrustSource | Iterable[TrustSource] | None = None,
-    *,
-    use_system_store: bool = False,
-    insecure: bool = False,
-) -> ssl.SSLContext:
-    """A TLS 1.2+ client context trusting ``trust`` (and the system store only when asked).
-
-    With ``insecure=True`` no certificate or host name is checked: for debugging only.
-    """
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    if insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    roots = load_trust_roots(trust) if trust is not None else []
-    if roots:
-        context.load_verify_locations(cadata=b"".join(roots))
-    if use_system_store:
-        context.load_default_certs(ssl.Purpose.SERVER_AUTH)
-    return context
-
-
 # --- configuration shared by both transports --------------------------------------------------
 
 
@@ -189,6 +109,7 @@ class _Target:
     headers: dict[str, str]
     extensions: dict[str, Any]
     sni: str
+    tls_host: str  # the name the TLS certificate is checked against
 
 
 class _Config:
@@ -203,6 +124,7 @@ class _Config:
         deadline: float | None,
         trace: TraceHook | None,
         has_trust: bool,
+        tls_role: TlsRoleCheck | None,
     ) -> None:
         if max_response_bytes <= 0:
             raise UsageError(f"max_response_bytes must be positive, got {max_response_bytes}")
@@ -216,6 +138,7 @@ class _Config:
         self.max_response_bytes = max_response_bytes
         self.trace = trace
         self.has_trust = has_trust
+        self.tls_role = tls_role
 
     def target(self, address: str, path: str, headers: Mapping[str, str]) -> _Target:
         """The URL, headers and httpx extensions for POSTing to ``address`` + ``path``."""
@@ -226,14 +149,19 @@ class _Config:
         override = self.connect_to.get(address.lower())
         sent = dict(headers)
         if override is None:
-            return _Target(f"https://{address}{path}", sent, {}, "")
+            return _Target(f"https://{address}{path}", sent, {}, "", _host_of(address))
         if isinstance(override, str):
-            return _Target(override.rstrip("/") + path, sent, {}, "")
+            host = urllib.parse.urlsplit(override).hostname or ""
+            return _Target(override.rstrip("/") + path, sent, {}, "", host)
         host, port = override
         sni = _host_of(address)
         sent["Host"] = address
         netloc = f"[{host}]" if ":" in host else host
-        return _Target(f"https://{netloc}:{port}{path}", sent, {"sni_hostname": sni}, sni)
+        return _Target(f"https://{netloc}:{port}{path}", sent, {"sni_hostname": sni}, sni, sni)
+
+    def role_check(self, target: _Target) -> TlsRoleCheck | None:
+        """The TLS role check to run for ``target``, or ``None`` (off, or plain http)."""
+        return self.tls_role if target.url.startswith("https://") else None
 
     def emit(self, event: HttpTrace) -> None:
         if self.trace is not None:
@@ -345,8 +273,19 @@ def _configure(
     proxy: str | httpx.Proxy | None,
     trust_env: bool,
     trace: TraceHook | None,
+    check_tls_role: bool,
+    own_transport: bool,
 ) -> tuple[_Config, dict[str, Any]]:
-    """The shared configuration and the ``httpx.Client``/``AsyncClient`` keyword arguments."""
+    """The shared configuration and the ``httpx.Client``/``AsyncClient`` keyword arguments.
+
+    ``own_transport``: the caller gave an httpx transport, which carries its own TLS (if any).
+    """
+    roots = load_trust_roots(trust) if trust is not None and not insecure else []
+    role_check = (
+        check_tls_role
+        and not (insecure or use_system_store or own_transport)
+        and any(is_ci_certificate(der) for der in roots)
+    )
     config = _Config(
         allow_http=allow_http,
         connect_to=connect_to,
@@ -354,10 +293,11 @@ def _configure(
         deadline=deadline,
         trace=trace,
         has_trust=trust is not None or use_system_store,
+        tls_role=TlsRoleCheck() if role_check else None,
     )
     if insecure:
         log.warning("TLS verification is OFF (insecure=True): never use this in production")
-    context = make_ssl_context(trust, use_system_store=use_system_store, insecure=insecure)
+    context = make_ssl_context(roots or None, use_system_store=use_system_store, insecure=insecure)
     kwargs = {
         "verify": context,
         "timeout": timeout,
@@ -385,7 +325,13 @@ class HttpsTransport:
     ``None`` for no limit. ``max_response_bytes``: the answer size cap.
     ``proxy``/``trust_env``: as in httpx.
     ``transport``: an httpx transport to use instead of the network (``httpx.MockTransport``,
-    an in-process test SM-DP+). ``trace``: called with an :class:`HttpTrace` per event.
+    an in-process test SM-DP+); it carries its own TLS, if any, and no role is checked.
+    ``trace``: called with an :class:`HttpTrace` per event.
+    ``check_tls_role``: when the trust roots include an RSP CI certificate (policy
+    ``id-rspRole-ci``) and neither ``use_system_store`` nor ``insecure`` is set, refuse with
+    :class:`~pyrsp.errors.TlsError` a server whose TLS certificate lacks the SM-DP+ or SM-DS
+    TLS role (SGP.22 section 4.5.2), before the request is sent. ``False`` only for a lab
+    server whose certificate has no RSP role.
     """
 
     def __init__(
@@ -403,6 +349,7 @@ class HttpsTransport:
         trust_env: bool = True,
         transport: httpx.BaseTransport | None = None,
         trace: TraceHook | None = None,
+        check_tls_role: bool = True,
     ) -> None:
         self._config, self._kwargs = _configure(
             trust=trust,
@@ -416,6 +363,8 @@ class HttpsTransport:
             proxy=proxy,
             trust_env=trust_env,
             trace=trace,
+            check_tls_role=check_tls_role,
+            own_transport=transport is not None,
         )
         self._transport = transport
         self._clients: dict[str, httpx.Client] = {}
@@ -445,9 +394,15 @@ class HttpsTransport:
 
     def _exchange(self, target: _Target, body: bytes, started: float) -> HttpResponse:
         client = self._client(target.sni)
+        roles = self._config.role_check(target)
+        extensions = dict(target.extensions)
+        if roles is not None:
+            extensions["trace"] = roles.hook(target.url, target.tls_host)
         with client.stream(
-            "POST", target.url, content=body, headers=target.headers, extensions=target.extensions
+            "POST", target.url, content=body, headers=target.headers, extensions=extensions
         ) as answer:
+            if roles is not None:
+                roles.check_answer(answer.extensions, target.url)
             limit = _BodyLimit(self._config, target.url, answer.headers, started)
             for chunk in answer.iter_bytes():
                 limit.add(chunk)
@@ -463,6 +418,9 @@ class HttpsTransport:
             error = self._config.translate(exc, url)
             self._config.emit(HttpTrace("error", url, error=str(error)))
             raise error from exc
+        except TlsError as exc:  # the TLS role check
+            self._config.emit(HttpTrace("error", url, error=str(exc)))
+            raise
 
     def _trace_response(self, url: str, response: HttpResponse, elapsed: float) -> None:
         event = HttpTrace(
@@ -508,6 +466,7 @@ class AsyncHttpsTransport:
         trust_env: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
         trace: TraceHook | None = None,
+        check_tls_role: bool = True,
     ) -> None:
         self._config, self._kwargs = _configure(
             trust=trust,
@@ -521,6 +480,8 @@ class AsyncHttpsTransport:
             proxy=proxy,
             trust_env=trust_env,
             trace=trace,
+            check_tls_role=check_tls_role,
+            own_transport=transport is not None,
         )
         self._transport = transport
         self._clients: dict[str, httpx.AsyncClient] = {}
@@ -549,6 +510,9 @@ class AsyncHttpsTransport:
             error = self._config.translate(exc, target.url)
             self._config.emit(HttpTrace("error", target.url, error=str(error)))
             raise error from exc
+        except TlsError as exc:  # the TLS role check
+            self._config.emit(HttpTrace("error", target.url, error=str(exc)))
+            raise
         event = HttpTrace(
             "response",
             target.url,
@@ -562,9 +526,15 @@ class AsyncHttpsTransport:
 
     async def _exchange(self, target: _Target, body: bytes, started: float) -> HttpResponse:
         client = self._client(target.sni)
+        roles = self._config.role_check(target)
+        extensions = dict(target.extensions)
+        if roles is not None:
+            extensions["trace"] = roles.async_hook(target.url, target.tls_host)
         async with client.stream(
-            "POST", target.url, content=body, headers=target.headers, extensions=target.extensions
+            "POST", target.url, content=body, headers=target.headers, extensions=extensions
         ) as answer:
+            if roles is not None:
+                roles.check_answer(answer.extensions, target.url)
             limit = _BodyLimit(self._config, target.url, answer.headers, started)
             async for chunk in answer.aiter_bytes():
                 limit.add(chunk)
