@@ -37,6 +37,12 @@ _STAGES = {
     "notifications": "delivering notifications",
 }
 
+#: What each profile policy rule does (SGP.22 section 2.9.1).
+_PPR_MEANING = {
+    "ppr1": "the profile cannot be disabled",
+    "ppr2": "the profile cannot be deleted",
+}
+
 
 def metadata_table(metadata: ProfileMetadata) -> Table:
     """The profile metadata a person consents to, as a two-column table."""
@@ -85,13 +91,19 @@ class DownloadUi:
     _task: Any = field(default=None, repr=False)
     _stage: str = field(default="", repr=False)
 
-    def confirm(self, metadata: ProfileMetadata) -> bool:
-        """Show the profile and ask before installing it (``--yes`` answers yes)."""
+    def confirm(self, metadata: ProfileMetadata, ppr_consent: tuple[str, ...] = ()) -> bool:
+        """Show the profile and ask before installing it (``--yes`` answers yes); the policy
+        rules in ``ppr_consent`` need consent of their own (SGP.22 2.9.2) and are named."""
         self.stop()
         self.out.note("[bold]The SM-DP+ offers this profile:[/bold]")
         if not self.out.json_mode:
             self.out.err.print(metadata_table(metadata))
-        return self.yes or ask(self.out, "Install it?")
+        if not ppr_consent:
+            return self.yes or ask(self.out, "Install it?")
+        self.out.note("[bold]Installing it means consenting to its policy rules:[/bold]")
+        for ppr in ppr_consent:
+            self.out.note(f"  {safe(ppr)}: {_PPR_MEANING.get(ppr, 'a profile policy rule')}")
+        return self.yes or ask(self.out, f"Install it, consenting to {', '.join(ppr_consent)}?")
 
     def code(self) -> str | None:
         """The confirmation code: ``--confirmation-code``, a hidden prompt, or none (declines)."""

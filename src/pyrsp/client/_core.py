@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -23,8 +24,9 @@ from pyrsp.protocol.effects import (
 from pyrsp.protocol.session import IsdRSession
 from pyrsp.transports.inprocess import ApduTrace
 
-#: ``confirm`` may be a callback given the ProfileMetadata, or a fixed answer.
-Confirm = Callable[[Any], Any] | bool
+#: ``confirm`` may be a callback given the ProfileMetadata (and ``ppr_consent=`` when it takes
+#: that keyword), or a fixed answer.
+Confirm = Callable[..., Any] | bool
 
 T = TypeVar("T")
 
@@ -33,13 +35,15 @@ T = TypeVar("T")
 class Handlers:
     """The answers to the effects that ask the user: consent, confirmation code, progress.
 
-    ``confirm(metadata) -> bool`` answers ConfirmDownload (metadata is a ProfileMetadata),
+    ``confirm(metadata) -> bool`` answers ConfirmDownload (metadata is a ProfileMetadata;
+    a callback with a ``ppr_consent`` parameter, or ``**kwargs``, is also given
+    ``ppr_consent=``: the policy rules the user must consent to specifically, SGP.22 2.9.2),
     ``confirmation_code() -> str | None`` answers AskConfirmationCode, ``progress(event)`` sees
     each Progress, ``journal`` stores each Checkpoint. In :class:`AsyncRspClient` the callbacks
     may also be ``async``.
     """
 
-    confirm: Callable[[Any], Any] | None = None
+    confirm: Callable[..., Any] | None = None
     confirmation_code: Callable[[], Any] | None = None
     progress: Callable[[Progress], Any] | None = None
     journal: Journal | None = None
@@ -51,10 +55,25 @@ class Handlers:
         if isinstance(effect, Checkpoint) and self.journal is not None:
             return self.journal.save(effect.key, effect.record)
         if isinstance(effect, ConfirmDownload) and self.confirm is not None:
+            if _takes_ppr_consent(self.confirm):
+                return self.confirm(effect.metadata, ppr_consent=effect.ppr_consent)
             return self.confirm(effect.metadata)
         if isinstance(effect, AskConfirmationCode) and self.confirmation_code is not None:
             return self.confirmation_code()
         raise UsageError(f"the flow asked for {type(effect).__name__}: pass a callback for it")
+
+
+def _takes_ppr_consent(callback: Callable[..., Any]) -> bool:
+    """Whether ``callback`` accepts the keyword ``ppr_consent`` (by name or ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(callback).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: call it the old way
+        return False
+    return any(
+        p.kind is p.VAR_KEYWORD
+        or (p.name == "ppr_consent" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+        for p in parameters
+    )
 
 
 class ClientCore:

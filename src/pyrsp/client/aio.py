@@ -273,6 +273,16 @@ class AsyncRspClient(ClientCore):
         ``confirm`` consents to the profile (a callback given its ProfileMetadata, or ``True``
         when consent was given elsewhere); ``confirmation_code`` is the code, or a callback
         asked when the SM-DP+ requires one; with ``notify`` the install notification is sent.
+
+        Profile policy rules (SGP.22 section 2.9.2): when the eUICC's RAT allows a rule of the
+        profile (``ppr1``, ``ppr2``) only with the user's consent (``consentRequired``), a
+        ``confirm`` callback declaring a ``ppr_consent`` parameter is called as
+        ``confirm(metadata, ppr_consent=("ppr1",))`` (``()`` when none needs it). It must show
+        those rules to the user (``ppr1``: the profile cannot be disabled, ``ppr2``: it cannot
+        be deleted) and ask for consent to them specifically: its ``True`` then means consent
+        to the profile *and* to those rules. A callback without the parameter is given the
+        metadata alone, and its ``True``, like ``confirm=True``, is taken as that consent
+        too; ``metadata.policy_rules`` lists every rule of the profile.
         """
         flow = download(
             activation_code_of(activation_code),

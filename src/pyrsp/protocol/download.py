@@ -1,15 +1,18 @@
 """The profile download flow, activation code to installed profile (SGP.22 section 3.1.3), sans-IO.
 
 :func:`download` is a generator: it yields ``Transmit`` (APDUs for the ISD-R session),
-``HttpPost`` (ES9+), ``ConfirmDownload(metadata)`` (answer ``True`` to go on, ``False`` to
-decline, ``"postponed"`` to postpone), ``AskConfirmationCode()`` (answer the code, or ``None``
-to decline) and ``Progress`` (answer ``None``); it returns a :class:`DownloadResult`.
+``HttpPost`` (ES9+), ``ConfirmDownload(metadata, ppr_consent)`` (answer ``True`` to go on,
+``False`` to decline, ``"postponed"`` to postpone; ``ppr_consent`` names the policy rules the
+user must consent to specifically, and ``True`` covers them too), ``AskConfirmationCode()``
+(answer the code, or ``None`` to decline) and ``Progress`` (answer ``None``); it returns a
+:class:`DownloadResult`.
 
 Steps: GetEUICCChallenge and GetEUICCInfo1 -> initiateAuthentication (the LPA checks that
 serverSigned1 names the address it asked, echoes its challenge and the transactionId) ->
 AuthenticateServer (ctxParams1: matching ID and DeviceInfo) -> authenticateClient (smdpSigned2
 must carry the same transactionId) -> profile policy rules checked against the eUICC's RAT
-(GetRAT, only for a profile with ppr1/ppr2) -> consent -> confirmation code if
+(GetRAT, only for a profile with ppr1/ppr2; a rule with ``consentRequired`` puts its PPR in
+the consent request) -> consent -> confirmation code if
 ``ccRequiredFlag`` -> PrepareDownload (hashCc) -> getBoundProfilePackage -> the BPP's
 StoreMetadata checked against the metadata consented to -> LoadBoundProfilePackage piece by
 piece -> the ProfileInstallationResult sent with handleNotification, and removed from the
@@ -66,6 +69,7 @@ __all__ = [
     "check_server_signed1",
     "download",
     "ppr_allowed",
+    "ppr_needs_consent",
 ]
 
 log = logging.getLogger(__name__)
@@ -256,9 +260,9 @@ def _consent(session: _Session, client: es9.AuthenticateClientResponse) -> Flow[
     """Check smdpSigned2, ask for consent and, when required, the confirmation code."""
     cc_required = _check_smdp_signed2(client.smdp_signed2, session.transaction_id)
     session.metadata = _profile_metadata(client.profile_metadata)
-    yield from _check_policy_rules(session, session.metadata)
+    ppr_consent = yield from _check_policy_rules(session, session.metadata)
     yield session.enter("consent")
-    answer = yield ConfirmDownload(session.metadata)
+    answer = yield ConfirmDownload(session.metadata, ppr_consent)
     if answer is not True:
         reason = "postponed" if answer == "postponed" else "endUserRejection"
         raise _DeclinedError(f"the user declined the download ({reason})", reason)
@@ -361,14 +365,15 @@ def _tell_server(flow: Flow[Any]) -> Flow[None]:
 # --- checks the LPA must make -----------------------------------------------------------------
 
 
-def _check_policy_rules(session: _Session, metadata: ProfileMetadata) -> Flow[None]:
-    """Profile policy rules must be allowed by the eUICC's RAT (SGP.22 sections 2.9.2, 3.1.3.2).
+def _check_policy_rules(session: _Session, metadata: ProfileMetadata) -> Flow[tuple[str, ...]]:
+    """Profile policy rules must be allowed by the eUICC's RAT (SGP.22 sections 2.9.2, 3.1.3.2);
+    the allowed ones that need the user's specific consent.
 
     Only a profile with ppr1 or ppr2 costs a GetRAT.
     """
     rules = [ppr for ppr in metadata.policy_rules if ppr in _CHECKED_PPRS]
     if not rules:
-        return
+        return ()
     yield session.enter("profile_policy")
     rat = yield from es10.get_rat(session.config)
     refused = [ppr for ppr in rules if not ppr_allowed(ppr, metadata.profile_owner, rat)]
@@ -377,6 +382,7 @@ def _check_policy_rules(session: _Session, metadata: ProfileMetadata) -> Flow[No
         raise _PprNotAllowed(
             f"the eUICC's Rules Authorisation Table does not allow {', '.join(refused)} for {owner}"
         )
+    return tuple(ppr for ppr in rules if ppr_needs_consent(ppr, metadata.profile_owner, rat))
 
 
 def ppr_allowed(ppr: str, owner: OperatorId | None, rat: Sequence[es10.RatRule]) -> bool:
@@ -385,11 +391,21 @@ def ppr_allowed(ppr: str, owner: OperatorId | None, rat: Sequence[es10.RatRule])
     An operator matches when its MCC/MNC digits match (``E`` is a wildcard digit) and its GID1
     and GID2, when the rule gives them, are the owner's (SGP.22 section 2.9.2.2).
     """
-    if owner is None:
-        return False
-    return any(
-        ppr in rule.ppr_ids and any(_operator_matches(op, owner) for op in rule.allowed_operators)
-        for rule in rat
+    return any(_rule_allows(rule, ppr, owner) for rule in rat)
+
+
+def ppr_needs_consent(ppr: str, owner: OperatorId | None, rat: Sequence[es10.RatRule]) -> bool:
+    """Whether a RAT rule allowing ``ppr`` for ``owner`` has the ``consentRequired`` flag: the
+    user must then consent to ``ppr`` specifically (SGP.22 section 2.9.2.2). When several
+    rules allow it, any one with the flag requires consent."""
+    return any(rule.consent_required and _rule_allows(rule, ppr, owner) for rule in rat)
+
+
+def _rule_allows(rule: es10.RatRule, ppr: str, owner: OperatorId | None) -> bool:
+    return (
+        owner is not None
+        and ppr in rule.ppr_ids
+        and any(_operator_matches(op, owner) for op in rule.allowed_operators)
     )
 
 

@@ -64,9 +64,13 @@ class ConfirmDownload:
     """Ask the user to consent to installing the profile described by ``metadata``.
 
     ``metadata`` is a :class:`pyrsp.models.ProfileMetadata`; the answer is ``True`` to go on.
+    ``ppr_consent`` names the profile policy rules (``"ppr1"``, ``"ppr2"``) whose RAT rule has
+    the ``consentRequired`` flag (SGP.22 section 2.9.2): the user must be shown them and
+    consent to them specifically, and ``True`` then means consent to them too.
     """
 
     metadata: Any
+    ppr_consent: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
