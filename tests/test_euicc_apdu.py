@@ -238,7 +238,7 @@ def test_store_data_chain_reassembled(card: Card) -> None:
     "blocks",
     [
         [(0x11, 0), (0x91, 2)],  # missing block 1
-        [(0x11, 0), (0x11, 0)],  # repeated block
+        [(0x11, 0), (0x11, 1), (0x11, 1)],  # repeated block
         [(0x11, 1)],  # does not start at 0
         [(0x91, 3)],
         [(0x11, 0), (0x21, 1)],  # bad P1
@@ -252,6 +252,15 @@ def test_store_data_bad_block_order(card: Card, blocks: list[tuple[int, int]]) -
     assert handler.calls == []
     # the broken chain is gone: a fresh sequence from block 0 works
     assert layer.transmit(store(0x80, 0x91, 0, b"\x07")) == b"\x07\x90\x00"
+
+
+def test_block_0_mid_chain_starts_a_new_command(card: Card) -> None:
+    """An LPA whose chain broke (an error mid-sequence) starts over, e.g. with CancelSession."""
+    layer, handler = card
+    selected(layer)
+    assert layer.transmit(store(0x80, 0x11, 0, b"\xaa")) == b"\x90\x00"
+    assert layer.transmit(store(0x80, 0x91, 0, b"\x07")) == b"\x07\x90\x00"
+    assert handler.calls == [(0, b"\x07")]
 
 
 def test_store_data_empty_block(card: Card) -> None:

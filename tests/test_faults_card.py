@@ -119,3 +119,26 @@ def test_card_removed_at_every_apdu_with_the_async_client(pki: TestPki, apdus: i
     errors = Counter(error for error, _ in outcomes)
     print(f"\nremoved (async): {apdus} APDU indexes; errors {dict(errors)}")
     assert errors["none"] == 1 and outcomes[-1][0] == "none"
+
+
+def test_a_card_error_mid_command_still_lets_the_session_be_cancelled(pki: TestPki) -> None:
+    """``6F00`` at a block in the middle of the PrepareDownload sequence, when the eUICC holds
+    the session: the card still answers, so the LPA's CancelSession, a new sequence from block
+    0, reaches it, and its signed answer reaches the SM-DP+, which holds no session afterwards.
+    (Mid AuthenticateServer the eUICC has no session yet, and mid BPP the eUICC ends it with an
+    install error it reports as a notification: neither has a session to cancel.)
+    """
+    honest = World.make(pki, seed=SEED)
+    attempt(honest, honest.smdp.add_order(PROFILE, iccid=ICCID))
+    apdus = honest.watched.apdus
+    first = next(at for at, apdu in enumerate(apdus) if apdu[5:7] == b"\xbf\x21")
+    last = next(at for at in range(first, len(apdus)) if apdus[at][2] == 0x91)
+    mid_chain = list(range(first + 2, last + 2))  # 1-based numbers of blocks 1..n
+    assert mid_chain
+    for at in mid_chain:
+        world = World.make(pki, seed=SEED)
+        ac = world.smdp.add_order(PROFILE, iccid=ICCID)
+        _status(world, at)
+        with pytest.raises(PyrspError):
+            attempt(world, ac)
+        assert world.smdp.open_sessions == 0, f"6F00 at APDU {at} left the SM-DP+ session open"

@@ -285,6 +285,8 @@ class ApduLayer:
         """STORE DATA (GPC 2.3 section 11.11): P1 ``11`` more blocks / ``91`` last, P2 block no."""
         if channel.selected != self.aid:
             raise CardStatus(SW_CONDITIONS_NOT_SATISFIED)
+        if command.p2 == 0:  # block 0 starts a new command, dropping an unfinished one
+            channel.chain, channel.next_block = None, 0
         if command.p1 not in (P1_MORE_BLOCKS, P1_LAST_BLOCK) or command.p2 != channel.next_block:
             channel.chain, channel.next_block = None, 0
             raise CardStatus(SW_WRONG_P1P2)
