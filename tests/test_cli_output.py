@@ -155,3 +155,5 @@ def test_parse_connect_to() -> None:
     for bad in ("a.example", "=h:1", "a=h", "a=h:0", "a=h:99999", "a=:80"):
         with pytest.raises(errors.UsageError):
             parse_connect_to([bad])
+    with pytest.raises(errors.UsageError, match="takes an https:// URL"):
+        parse_connect_to(["a.example=http://127.0.0.1:8080"])

@@ -103,6 +103,10 @@ def parse_connect_to(items: Sequence[str]) -> dict[str, ConnectTarget]:
         if not sep or not address or not target:
             raise usage(f"--connect-to expects ADDRESS=HOST:PORT or ADDRESS=URL, got {item!r}")
         if "://" in target:
+            if not target.startswith("https://"):
+                raise usage(
+                    f"--connect-to takes an https:// URL (ES9+ runs over TLS), got {target!r}"
+                )
             mapping[address] = target
             continue
         host, colon, port = target.rpartition(":")
