@@ -7,7 +7,9 @@ or none (refused with TlsError before the request is sent, unless check_tls_role
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -132,18 +134,18 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _sync(pki: TestPki, server: Server, host: str, times: int = 1, **options: Any) -> None:
     options.setdefault("trust", pki.ci.pem)
-    with HttpsTransport(connect_to={host: ("127.0.0.1", server.port)}, **options) as http:
+    options.setdefault("connect_to", {host: ("127.0.0.1", server.port)})
+    with HttpsTransport(**options) as http:
         for _ in range(times):
             assert http.post(host, PATH, b"{}", {}).body == b"{}"
 
 
 def _async(pki: TestPki, server: Server, host: str, times: int = 1, **options: Any) -> None:
     options.setdefault("trust", pki.ci.pem)
+    options.setdefault("connect_to", {host: ("127.0.0.1", server.port)})
 
     async def main() -> None:
-        async with AsyncHttpsTransport(
-            connect_to={host: ("127.0.0.1", server.port)}, **options
-        ) as http:
+        async with AsyncHttpsTransport(**options) as http:
             for _ in range(times):
                 assert (await http.post(host, PATH, b"{}", {})).body == b"{}"
 
@@ -277,3 +279,63 @@ def test_a_connection_without_a_certificate_is_refused(pki: TestPki) -> None:
         tls_role.TlsRoleCheck().check_answer({}, "https://x/")
     with pytest.raises(TlsError, match="rule 'encoding'"):
         tls_role.check_tls_certificate(b"\x30\x00", "https://x/")
+
+
+@pytest.fixture
+def tunnel() -> Iterator[int]:
+    """An HTTP CONNECT proxy on 127.0.0.1 that tunnels to any 127.0.0.1 port asked for."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    sockets: list[socket.socket] = []
+    threads: list[threading.Thread] = []
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = listener.accept()
+                sockets.append(client)
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += client.recv(4096)
+                port = int(head.split(b" ", 2)[1].rsplit(b":", 1)[1])
+                upstream = socket.create_connection(("127.0.0.1", port))
+                sockets.append(upstream)
+                client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                for a, b in ((client, upstream), (upstream, client)):
+                    thread = threading.Thread(target=pipe, args=(a, b), daemon=True)
+                    thread.start()
+                    threads.append(thread)
+
+    acceptor = threading.Thread(target=serve, daemon=True)
+    acceptor.start()
+    yield listener.getsockname()[1]
+    listener.shutdown(socket.SHUT_RDWR)  # wakes accept()
+    acceptor.join(5)
+    listener.close()
+    for sock in sockets:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)  # wakes recv()
+        sock.close()
+    for thread in threads:
+        thread.join(5)
+
+
+def test_the_role_is_checked_through_a_proxy_tunnel(
+    pki: TestPki, serve: Callable[[Credential], Server], tunnel: int, checked: list[bytes]
+) -> None:
+    """Behind an HTTP proxy the TLS stream is the tunnel to the SM-DP+: it is the one checked.
+
+    (The proxy tunnels to 127.0.0.1 whatever host the CONNECT names.)"""
+    proxy = {"proxy": f"http://127.0.0.1:{tunnel}", "trust_env": False}
+    host = pki.smdp_host
+    good = serve(pki.dp_tls)
+    _sync(pki, good, host, times=2, connect_to={host: f"https://{host}:{good.port}"}, **proxy)
+    assert good.posts == [PATH] * 2 and checked == [pki.dp_tls.der]
+    bad = serve(_tls_cert(pki, host, Role.DP_AUTH))
+    with pytest.raises(TlsError, match="got DP_AUTH"):
+        _async(pki, bad, host, connect_to={host: f"https://{host}:{bad.port}"}, **proxy)
+    assert bad.posts == []
