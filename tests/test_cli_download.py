@@ -41,7 +41,7 @@ def test_download_json_with_yes_asks_nothing(card: Path, server: Server) -> None
 def test_declined_download_exits_5_and_installs_nothing(card: Path, server: Server) -> None:
     result = run("profile", "download", server.order(), *_v(card), *server.options, input="n\n")
     assert result.exit_code == EXIT_DECLINED
-    assert "run again and accept" in result.stderr
+    assert "declining ends the order" in result.stderr
     assert VirtualEuicc.open(card).profiles == ()
 
 
@@ -57,11 +57,15 @@ def test_confirmation_code_prompt_and_option(card: Path, server: Server) -> None
         "--confirmation-code", "4711", *_v(card), *server.options,
     )  # fmt: skip
     assert optioned["install"]["success"]
+    order = server.order(confirmation_code="4711")
     missing = run_json(
-        "profile", "download", server.order(confirmation_code="4711"), "--yes", *_v(card),
-        *server.options, code=EXIT_DECLINED,
+        "profile", "download", order, "--yes", *_v(card), *server.options, code=EXIT_DECLINED,
     )  # fmt: skip
-    assert missing["error"] == "DownloadDeclined"
+    assert missing["error"] == "DownloadDeclined" and "order is kept" in missing["hint"]
+    again = run_json(
+        "profile", "download", order, "--yes", "-c", "4711", *_v(card), *server.options,
+    )  # fmt: skip
+    assert again["install"]["success"]
 
 
 def test_wrong_confirmation_code_is_a_server_refusal(card: Path, server: Server) -> None:

@@ -49,7 +49,12 @@ def _euicc(reason: str) -> errors.EuiccError:
         (errors.ServerProtocolError("bad"), EXIT_SERVER, "malformed"),
         (errors.HttpTransportError("refused"), EXIT_SERVER, "network"),
         (errors.ProtocolViolation("wrong"), EXIT_SERVER, "broke the protocol"),
-        (errors.DownloadDeclined("no"), EXIT_DECLINED, "run again and accept"),
+        (errors.DownloadDeclined("no"), EXIT_DECLINED, "declining ends the order"),
+        (
+            errors.DownloadDeclined("no code", cancel_reason="postponed"),
+            EXIT_DECLINED,
+            "the order is kept",
+        ),
         (Declined("no"), EXIT_DECLINED, "--yes"),
         (errors.DownloadError("install"), EXIT_DOWNLOAD, "notification"),
         (errors.ActivationCodeError("bad"), EXIT_USAGE, "LPA:1$"),

@@ -260,11 +260,11 @@ def test_declined_consent_cancels_both_sides(answer: Any, reason: str, code: int
     )
 
 
-def test_no_confirmation_code_declines() -> None:
+def test_no_confirmation_code_postpones() -> None:
     driver = setup(cc_required=True)
     driver.code = None
     error = failure(driver, DownloadDeclined)
-    assert (error.stage, error.cancel_reason) == ("confirmation_code", "endUserRejection")
+    assert (error.stage, error.cancel_reason) == ("confirmation_code", "postponed")
     assert 0xBF21 not in driver.card.tags()
 
 

@@ -171,16 +171,18 @@ async def test_async_confirmation_code_from_an_async_callback(
     assert_installed_and_notified(served, card, result, code.matching_id)
 
 
-def test_no_confirmation_code_given_is_a_decline(
+def test_no_confirmation_code_given_postpones_and_the_order_is_kept(
     served: Served, card: VirtualEuicc, pcsc_reader: PcscReaders
 ) -> None:
     code = served.smdp.add_order(confirmation_code="7431")
     slot = pcsc_reader(card)
     with served.client(slot.reader) as client, pytest.raises(DownloadDeclined) as info:
         client.download(code, confirmation_code=lambda: None)
-    assert (info.value.stage, info.value.cancel_reason) == ("confirmation_code", "endUserRejection")
+    assert (info.value.stage, info.value.cancel_reason) == ("confirmation_code", "postponed")
     assert card.profiles == () and card.notifications == ()
-    assert served.smdp.order(code.matching_id).state is OrderState.CANCELLED
+    assert served.smdp.order(code.matching_id).state is OrderState.RELEASED
+    with served.client(slot.reader) as client:  # back with the code: the same order installs
+        assert client.download(code, confirmation_code="7431").install.success
 
 
 @pytest.mark.parametrize(("answer", "state"), [(False, "cancelled"), ("postponed", "released")])

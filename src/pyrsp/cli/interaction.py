@@ -106,7 +106,7 @@ class DownloadUi:
         return self.yes or ask(self.out, f"Install it, consenting to {', '.join(ppr_consent)}?")
 
     def code(self) -> str | None:
-        """The confirmation code: ``--confirmation-code``, a hidden prompt, or none (declines)."""
+        """The confirmation code: ``--confirmation-code``, a hidden prompt, or none (postpones)."""
         if self.confirmation_code is not None:
             return self.confirmation_code
         if self.yes:

@@ -53,7 +53,12 @@ class Declined(errors.PyrspError):
 
 _HINTS: list[tuple[type[BaseException], int, str]] = [
     (Declined, EXIT_DECLINED, "nothing was changed; pass --yes to skip the question"),
-    (errors.DownloadDeclined, EXIT_DECLINED, "nothing was installed; run again and accept"),
+    (
+        errors.DownloadDeclined,
+        EXIT_DECLINED,
+        "nothing was installed; declining ends the order at the SM-DP+: ask the operator for a "
+        "new activation code to install it later",
+    ),
     (
         errors.NoReaderError,
         EXIT_CARD,
@@ -136,6 +141,11 @@ def classify(error: BaseException) -> tuple[int, str]:
     ):
         code, hint = classify(error.__cause__)
         return code, hint
+    if isinstance(error, errors.DownloadDeclined) and error.cancel_reason == "postponed":
+        return EXIT_DECLINED, (
+            "nothing was installed and the order is kept: run again with --confirmation-code "
+            "(or answer the prompt)"
+        )
     if isinstance(error, errors.EuiccError):
         if error.reason in _SERVER_REJECTED:
             return EXIT_SERVER, (

@@ -4,8 +4,8 @@
 ``HttpPost`` (ES9+), ``ConfirmDownload(metadata, ppr_consent)`` (answer ``True`` to go on,
 ``False`` to decline, ``"postponed"`` to postpone; ``ppr_consent`` names the policy rules the
 user must consent to specifically, and ``True`` covers them too), ``AskConfirmationCode()``
-(answer the code, or ``None`` to decline) and ``Progress`` (answer ``None``); it returns a
-:class:`DownloadResult`.
+(answer the code, or ``None`` when there is none: the download is postponed) and
+``Progress`` (answer ``None``); it returns a :class:`DownloadResult`.
 
 Steps: GetEUICCChallenge and GetEUICCInfo1 -> initiateAuthentication (the LPA checks that
 serverSigned1 names the address it asked, echoes its challenge and the transactionId) ->
@@ -270,8 +270,8 @@ def _consent(session: _Session, client: es9.AuthenticateClientResponse) -> Flow[
         return None
     yield session.enter("confirmation_code")
     code = yield AskConfirmationCode()
-    if not code:
-        raise _DeclinedError("no confirmation code was given", "endUserRejection")
+    if not code:  # not a refusal: the user may come back with the code, so the order is kept
+        raise _DeclinedError("no confirmation code was given", "postponed")
     if not isinstance(code, str | bytes):
         raise UsageError(f"expected the confirmation code as str or bytes, got {type(code)}")
     return hash_confirmation_code(code, bytes.fromhex(session.transaction_id))
