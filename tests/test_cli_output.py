@@ -162,3 +162,16 @@ def test_parse_connect_to() -> None:
             parse_connect_to([bad])
     with pytest.raises(errors.UsageError, match="takes an https:// URL"):
         parse_connect_to(["a.example=http://127.0.0.1:8080"])
+
+
+def test_the_tls_role_check_can_be_turned_off_for_a_lab_server(tmp_path: Path) -> None:
+    from pyrsp.cli.cards import CardChoice, ServerChoice, http_transport
+    from pyrsp.testing.pki import TestPki
+
+    pki = TestPki.generate(seed=5)
+    pki.save(tmp_path)
+    trust = (tmp_path / "ci.pem",)
+    checked = http_transport(ServerChoice(trust), CardChoice())
+    unchecked = http_transport(ServerChoice(trust, check_tls_role=False), CardChoice())
+    assert checked._config.tls_role is not None
+    assert unchecked._config.tls_role is None

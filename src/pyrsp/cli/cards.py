@@ -45,10 +45,12 @@ class CardChoice:
 
 @dataclass(frozen=True)
 class ServerChoice:
-    """How to reach SM-DP+ servers: trusted CI certificates and connect-to overrides."""
+    """How to reach SM-DP+ servers: trusted CI certificates, connect-to overrides, and whether
+    the TLS certificate's SGP.22 role is checked."""
 
     trust: tuple[Path, ...] = ()
     connect_to: tuple[str, ...] = ()
+    check_tls_role: bool = True
 
 
 def pki_dir(virtual: Path) -> Path:
@@ -128,7 +130,11 @@ def http_transport(server: ServerChoice, card: CardChoice) -> HttpsTransport:
             "talking to an SM-DP+ needs its CI certificate: pass --trust FILE|DIR "
             "(GSMA CI certificates are not in the system store)"
         )
-    return HttpsTransport(trust=trust, connect_to=parse_connect_to(server.connect_to))
+    return HttpsTransport(
+        trust=trust,
+        connect_to=parse_connect_to(server.connect_to),
+        check_tls_role=server.check_tls_role,
+    )
 
 
 @contextmanager

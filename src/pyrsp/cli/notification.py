@@ -10,6 +10,7 @@ from pyrsp.cli.options import (
     ConnectToOption,
     JsonOption,
     ReaderOption,
+    TlsRoleCheckOption,
     TrustOption,
     VirtualOption,
     YesOption,
@@ -65,6 +66,7 @@ def process(
     *,
     trust: TrustOption = None,
     connect_to: ConnectToOption = None,
+    tls_role_check: TlsRoleCheckOption = True,
     reader: ReaderOption = None,
     virtual: VirtualOption = None,
     json: JsonOption = False,
@@ -73,7 +75,7 @@ def process(
     from pyrsp.cli.cards import CardChoice, ServerChoice, open_client
 
     out = Output(json)
-    server = ServerChoice(tuple(trust or ()), tuple(connect_to or ()))
+    server = ServerChoice(tuple(trust or ()), tuple(connect_to or ()), tls_role_check)
     with out.errors_reported(), open_client(CardChoice(reader, virtual), server) as client:
         outcomes = client.process_notifications(seq_numbers=seq or None)
     failed = [o for o in outcomes if not o.ok]

@@ -61,3 +61,11 @@ ConfirmationCodeOption = Annotated[
         help="The confirmation code, when the operator gave one (asked for when needed).",
     ),
 ]
+TlsRoleCheckOption = Annotated[
+    bool,
+    typer.Option(
+        "--tls-role-check/--no-tls-role-check",
+        help="Require the SM-DP+ TLS certificate to carry the SGP.22 TLS role (turn off only "
+        "for a lab server whose certificate lacks it).",
+    ),
+]

@@ -13,6 +13,7 @@ from pyrsp.cli.options import (
     ConnectToOption,
     JsonOption,
     ReaderOption,
+    TlsRoleCheckOption,
     TrustOption,
     VirtualOption,
     YesOption,
@@ -195,6 +196,7 @@ def download(
     yes: YesOption = False,
     trust: TrustOption = None,
     connect_to: ConnectToOption = None,
+    tls_role_check: TlsRoleCheckOption = True,
     reader: ReaderOption = None,
     virtual: VirtualOption = None,
     json: JsonOption = False,
@@ -204,7 +206,7 @@ def download(
     from pyrsp.cli.interaction import download_ui
 
     out = Output(json)
-    server = ServerChoice(tuple(trust or ()), tuple(connect_to or ()))
+    server = ServerChoice(tuple(trust or ()), tuple(connect_to or ()), tls_role_check)
     with (
         out.errors_reported(),
         download_ui(out, yes=yes, confirmation_code=confirmation_code) as ui,

@@ -18,6 +18,7 @@ from pyrsp.cli.options import (
     ConnectToOption,
     JsonOption,
     ReaderOption,
+    TlsRoleCheckOption,
     TrustOption,
     VirtualOption,
     YesOption,
@@ -59,6 +60,7 @@ def renew(
     yes: YesOption = False,
     trust: TrustOption = None,
     connect_to: ConnectToOption = None,
+    tls_role_check: TlsRoleCheckOption = True,
     reader: ReaderOption = None,
     virtual: VirtualOption = None,
     json: JsonOption = False,
@@ -73,7 +75,7 @@ def renew(
     from pyrsp.journal import FileJournal
 
     out = Output(json)
-    server = ServerChoice(tuple(trust or ()), tuple(connect_to or ()))
+    server = ServerChoice(tuple(trust or ()), tuple(connect_to or ()), tls_role_check)
     store = FileJournal(journal or default_journal(virtual))
     with (
         out.errors_reported(),
