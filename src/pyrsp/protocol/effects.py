@@ -75,7 +75,7 @@ class ConfirmDownload:
 
 @dataclass(frozen=True)
 class AskConfirmationCode:
-    """Ask the user for the confirmation code the SM-DP+ requires; ``None`` declines."""
+    """Ask the user for the confirmation code the SM-DP+ requires; ``None`` postpones."""
 
 
 @dataclass(frozen=True)
