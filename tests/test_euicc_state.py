@@ -179,3 +179,22 @@ def test_eid_parameter(pki: TestPki) -> None:
     assert VirtualEuicc(eid=eid).eid == eid
     with pytest.raises(UsageError, match="EID"):
         VirtualEuicc(pki, eid=eid)
+
+
+def test_rng_takes_a_seed_like_the_test_smdp(pki: TestPki) -> None:
+    def challenge(card: VirtualEuicc) -> bytes:
+        card.transmit(SELECT)
+        answer = send(card, asn1.encode("GetEuiccChallengeRequest", {}))
+        assert answer[-2:] == b"\x90\x00"
+        value = asn1.decode("GetEuiccChallengeResponse", answer[:-2])
+        return value["euiccChallenge"]  # type: ignore[no-any-return]
+
+    seeded = challenge(VirtualEuicc(pki, rng=5))
+    assert seeded == challenge(VirtualEuicc(pki, rng=random.Random(5)))
+    assert seeded != challenge(VirtualEuicc(pki, rng=6))
+
+
+@pytest.mark.parametrize("rng", ["5", 5.0, True, object()])
+def test_rng_of_another_type_is_refused_at_once(pki: TestPki, rng: object) -> None:
+    with pytest.raises(UsageError, match="expected rng to be an int seed"):
+        VirtualEuicc(pki, rng=rng)  # type: ignore[arg-type]

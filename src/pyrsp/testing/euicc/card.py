@@ -14,6 +14,7 @@ It is a :class:`~pyrsp.transports.base.CardTransport`: ``transmit``, ``atr``, ``
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,13 +63,26 @@ class InstalledProfile:
         )
 
 
+def _random_source(rng: RandomSource | int) -> RandomSource:
+    """``rng`` itself when it has ``randbytes``, ``random.Random(rng)`` for an int seed."""
+    if isinstance(rng, int) and not isinstance(rng, bool):
+        return random.Random(rng)
+    if callable(getattr(rng, "randbytes", None)):
+        return rng
+    raise UsageError(
+        "expected rng to be an int seed or have randbytes (random.Random), "
+        f"got {type(rng).__name__}"
+    )
+
+
 class VirtualEuicc:
     """A software eUICC: ISD-R with ES10a/b/c behind ISO 7816-4 APDUs.
 
     ``pki`` (or ``identity``) gives the EID and credentials; without either a
-    ``TestPki.generate(eid=eid)`` is used. ``rng`` (``random.Random(seed)``) makes challenges and
-    one-time keys replayable; signatures are deterministic (RFC 6979). With ``state_dir`` the
-    card's state and credentials are saved there after every change.
+    ``TestPki.generate(eid=eid)`` is used. ``rng`` (a seed, or anything with ``randbytes`` such as
+    ``random.Random(seed)``) makes challenges and one-time keys replayable; signatures are
+    deterministic (RFC 6979). With ``state_dir`` the card's state and credentials are saved
+    there after every change.
     """
 
     def __init__(
@@ -78,7 +92,7 @@ class VirtualEuicc:
         identity: EuiccIdentity | None = None,
         eid: str | None = None,
         state_dir: str | Path | None = None,
-        rng: RandomSource | None = None,
+        rng: RandomSource | int | None = None,
         settings: EuiccSettings | None = None,
         state: CardState | None = None,
         aid: bytes = ISD_R_AID,
@@ -93,7 +107,7 @@ class VirtualEuicc:
             identity=identity, state=state or CardState(), settings=settings or EuiccSettings()
         )
         if rng is not None:
-            self.core.rng = rng
+            self.core.rng = _random_source(rng)
         self.faults = self.core.faults
         self.es10 = Es10(self.core)
         self.apdu = ApduLayer(es10=self.es10, aid=aid)
@@ -114,7 +128,7 @@ class VirtualEuicc:
         cls,
         state_dir: str | Path,
         *,
-        rng: RandomSource | None = None,
+        rng: RandomSource | int | None = None,
         settings: EuiccSettings | None = None,
         create: TestPki | None = None,
     ) -> VirtualEuicc:
