@@ -67,7 +67,7 @@ def _random_source(rng: RandomSource | int) -> RandomSource:
     """``rng`` itself when it has ``randbytes``, ``random.Random(rng)`` for an int seed."""
     if isinstance(rng, int) and not isinstance(rng, bool):
         return random.Random(rng)
-    if callable(getattr(rng, "randbytes", None)):
+    if not isinstance(rng, bool) and callable(getattr(rng, "randbytes", None)):
         return rng
     raise UsageError(
         "expected rng to be an int seed or have randbytes (random.Random), "
