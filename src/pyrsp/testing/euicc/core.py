@@ -65,7 +65,6 @@ class Session:
     euicc_signature1: bytes = b""
     dp_pb: x509.Certificate | None = None
     otsk: ec.EllipticCurvePrivateKey | None = None
-    euicc_signature2: bytes = b""
 
 
 @dataclass
