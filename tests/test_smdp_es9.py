@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -273,3 +274,23 @@ def test_install_notification_delivered_twice(lpa: Lpa, smdp: TestSmdp) -> None:
     assert first.verified and second.verified
     assert second.transaction_id == first.transaction_id
     assert smdp.order(ac.matching_id).history == [OrderState.RELEASED, OrderState.DOWNLOADED]
+
+
+def test_a_session_past_its_lifetime_is_refused_as_unknown(pki: TestPki) -> None:
+    clock = [NOW]
+    smdp = TestSmdp(pki, rng=3, now=lambda: clock[0], session_lifetime=dt.timedelta(minutes=5))
+    lpa = Lpa(smdp, Card(pki))
+    ac = smdp.add_order()
+    lpa.initiate()
+    clock[0] = NOW + dt.timedelta(minutes=4)
+    assert status_of(lpa.authenticate(ac.matching_id)) == "Executed-Success"
+    clock[0] = NOW + dt.timedelta(minutes=6)
+    assert codes_of(lpa.get_bpp()) == ("8.10.1", "3.9")  # TransactionId - Unknown
+    assert smdp.open_sessions == 0
+    # without a lifetime a session waits for ever
+    patient = TestSmdp(pki, rng=3, now=lambda: clock[0], session_lifetime=None)
+    lpa = Lpa(patient, Card(pki))
+    ac = patient.add_order()
+    lpa.initiate()
+    clock[0] += dt.timedelta(days=30)
+    assert status_of(lpa.authenticate(ac.matching_id)) == "Executed-Success"

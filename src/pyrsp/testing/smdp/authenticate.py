@@ -101,7 +101,7 @@ def _open_session(state: ServerState, challenge: bytes, signing: SigningSet) -> 
 
 def authenticate_client(state: ServerState, request: Request) -> dict[str, Any]:
     """ES9+.AuthenticateClient (SGP.22 section 5.6.3)."""
-    session = state.sessions.at(request.transaction_id(), Step.AUTHENTICATE_CLIENT)
+    session = state.sessions.at(request.transaction_id(), Step.AUTHENTICATE_CLIENT, state.clock())
     der = request.binary("authenticateServerResponse")
     response = decode("AuthenticateServerResponse", der, "authenticateServerResponse")
     if response[0] != "authenticateResponseOk":

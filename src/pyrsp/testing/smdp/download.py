@@ -25,7 +25,7 @@ __all__ = ["get_bound_profile_package"]
 
 def get_bound_profile_package(state: ServerState, request: Request) -> dict[str, Any]:
     """ES9+.GetBoundProfilePackage (SGP.22 section 5.6.2)."""
-    session = state.sessions.at(request.transaction_id(), Step.GET_BPP)
+    session = state.sessions.at(request.transaction_id(), Step.GET_BPP, state.clock())
     signed2 = _euicc_signed2(session, request.binary("prepareDownloadResponse"))
     order = _order(session)
     if order.expires is not None and state.clock() > order.expires:

@@ -3,6 +3,7 @@
 A session is opened by initiateAuthentication and moves through the ES9+ functions in order;
 each function checks the session is at the step it expects and refuses otherwise with
 "TransactionId - Unknown" (the standard's code for a transaction the server cannot continue).
+A session older than the store's ``lifetime`` is closed and refused the same way.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -19,10 +20,12 @@ from pyrsp.testing.smdp import codes
 from pyrsp.testing.smdp.credentials import SigningSet
 from pyrsp.testing.smdp.orders import Order
 
-__all__ = ["Session", "SessionStore", "Step"]
+__all__ = ["DEFAULT_LIFETIME", "Session", "SessionStore", "Step"]
 
 
 _CLOSED_KEPT = 1024
+#: How long a session may take from initiateAuthentication to getBoundProfilePackage.
+DEFAULT_LIFETIME = timedelta(hours=1)
 
 
 class Step(enum.Enum):
@@ -57,9 +60,13 @@ class Session:
 
 
 class SessionStore:
-    """Open sessions by transactionId, and recently closed ones for late notifications."""
+    """Open sessions by transactionId, and recently closed ones for late notifications.
 
-    def __init__(self) -> None:
+    ``lifetime``: how long after initiateAuthentication a session may go on (``None``: for ever).
+    """
+
+    def __init__(self, lifetime: timedelta | None = DEFAULT_LIFETIME) -> None:
+        self.lifetime = lifetime
         self._sessions: dict[str, Session] = {}
         self._closed: dict[bytes, Session] = {}
 
@@ -76,16 +83,24 @@ class SessionStore:
         """Remember ``session``."""
         self._sessions[session.transaction_id] = session
 
-    def at(self, transaction_id: str, step: Step) -> Session:
-        """The session ``transaction_id`` if it waits for ``step``; else a refusal.
+    def at(self, transaction_id: str, step: Step, now: datetime) -> Session:
+        """The session ``transaction_id`` if it waits for ``step`` and is not expired at ``now``.
 
-        The comparison is exact: the client must echo the transactionId as sent (FACTS.md).
+        Else a refusal. The comparison is exact: the client must echo the transactionId as sent
+        (FACTS.md).
         """
         session = self._sessions.get(transaction_id)
         if session is None:
             raise codes.refuse(
                 codes.TRANSACTION_ID_UNKNOWN,
                 f"no open session with transactionId {transaction_id!r}",
+            )
+        if self.lifetime is not None and now - session.opened > self.lifetime:
+            self.close(transaction_id)
+            raise codes.refuse(
+                codes.TRANSACTION_ID_UNKNOWN,
+                f"session {transaction_id} expired: opened at {session.opened:%H:%M:%S},"
+                f" lifetime {self.lifetime}, now {now:%H:%M:%S}",
             )
         if session.step is not step:
             raise codes.refuse(

@@ -47,7 +47,7 @@ from pyrsp.testing.smdp.orders import (
 )
 from pyrsp.testing.smdp.profiles import generate_profile, new_iccid, profile_iccid
 from pyrsp.testing.smdp.serve import SmdpHttpTransport, SmdpTransport, serve_https
-from pyrsp.testing.smdp.session import Step
+from pyrsp.testing.smdp.session import DEFAULT_LIFETIME, SessionStore, Step
 from pyrsp.testing.smdp.state import ReceivedNotification, ServerState
 
 __all__ = ["TestSmdp"]
@@ -86,6 +86,8 @@ class TestSmdp:
     ``pki``: one :class:`~pyrsp.testing.pki.TestPki` or several (one per CI, for example NIST and
     brainpool), or pass ``credentials``. ``rng``: a seed or ``random.Random`` for replayable
     transactionIds, challenges and keys. ``now``: a datetime or a clock callable.
+    ``session_lifetime``: how long a session may go on after initiateAuthentication (``None``:
+    for ever); later ES9+ calls for an older one are refused with TransactionId - Unknown.
     ``replace_session_keys``: put a ReplaceSessionKeys in every BPP.
     """
 
@@ -99,6 +101,7 @@ class TestSmdp:
         rng: random.Random | int | None = None,
         now: Callable[[], dt.datetime] | dt.datetime | None = None,
         replace_session_keys: bool = False,
+        session_lifetime: dt.timedelta | None = DEFAULT_LIFETIME,
     ) -> None:
         if credentials is None:
             if pki is None:
@@ -110,6 +113,7 @@ class TestSmdp:
             rng=generator,
             clock=_clock(now),
             replace_session_keys=replace_session_keys,
+            sessions=SessionStore(session_lifetime),
         )
         self._faults = FaultPlan()
         self._lock = threading.Lock()
