@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pyrsp.cli.output import EXIT_OK, EXIT_USAGE
+import pytest
+
+from pyrsp.cli.output import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
 from pyrsp.testing.euicc import VirtualEuicc
 from pyrsp.testing.pki import TestPki
 from test_cli_support import card, card_template, run, run_json
@@ -199,3 +201,31 @@ def test_docs_cli_md_names_every_command_and_option() -> None:
                     assert f"`{option}" in section, (words, option)
 
     walk(typer.main.get_command(app), ["pyrsp"])
+
+
+def test_click_errors_honour_json(capsys: pytest.CaptureFixture[str]) -> None:
+    from pyrsp.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["profile", "list", "--json", "--bogus"])
+    assert exit_.value.code == EXIT_USAGE
+    document = json.loads(capsys.readouterr().out)
+    assert document["error"] == "UsageError" and "--bogus" in document["message"]
+    assert document["hint"] == "see 'pyrsp profile list --help'" and document["exit_code"] == 2
+    with pytest.raises(SystemExit) as exit_:
+        main(["profile", "list", "--bogus"])
+    assert exit_.value.code == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert captured.out == "" and "No such option: --bogus" in captured.err
+
+
+def test_closed_standard_output_ends_quietly() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "pyrsp", "ac", "qr", AC],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as reader:
+        assert reader.stdout is not None and reader.stderr is not None
+        reader.stdout.close()  # like `| head` having read enough
+        err = reader.stderr.read()
+    assert reader.returncode == EXIT_BROKEN_PIPE and err == b""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import json
 import sys
 import traceback
@@ -34,6 +35,8 @@ EXIT_SERVER = 4
 EXIT_DECLINED = 5
 EXIT_DOWNLOAD = 6
 EXIT_INTERRUPTED = 130
+#: Standard output closed early (``pyrsp ... | head``): the status of a process killed by SIGPIPE.
+EXIT_BROKEN_PIPE = 141
 
 EXIT_CODES = {
     "ok": EXIT_OK,
@@ -44,11 +47,17 @@ EXIT_CODES = {
     "declined": EXIT_DECLINED,
     "download failed": EXIT_DOWNLOAD,
     "interrupted": EXIT_INTERRUPTED,
+    "output closed": EXIT_BROKEN_PIPE,
 }
 
 
 class Declined(errors.PyrspError):
     """The person answered no to a prompt; nothing was changed."""
+
+
+class OutputClosedError(Exception):
+    """Standard output was closed early (``pyrsp ... | head``): :func:`pyrsp.cli.main` ends
+    quietly. Not an :class:`OSError`, which typer would turn into exit status 1."""
 
 
 _HINTS: list[tuple[type[BaseException], int, str]] = [
@@ -214,18 +223,14 @@ class Output:
     def console(self) -> Console:
         """A rich console on standard output, for human results."""
         if self._stdout is None:
-            from rich.console import Console
-
-            self._stdout = Console(highlight=False, soft_wrap=True)
+            self._stdout = _console_class()(highlight=False, soft_wrap=True)
         return self._stdout
 
     @property
     def err(self) -> Console:
         """A rich console on standard error, for prompts, progress and notes."""
         if self._stderr is None:
-            from rich.console import Console
-
-            self._stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+            self._stderr = _console_class()(stderr=True, highlight=False, soft_wrap=True)
         return self._stderr
 
     def note(self, message: str) -> None:
@@ -240,11 +245,14 @@ class Output:
 
     def result(self, data: Any, human: Callable[[], None]) -> None:
         """Print ``data`` as one JSON document, or call ``human`` to draw it."""
-        if self.json_mode:
-            sys.stdout.write(dumps(data) + "\n")
-            sys.stdout.flush()
-        else:
-            human()
+        try:
+            if self.json_mode:
+                sys.stdout.write(dumps(data) + "\n")
+                sys.stdout.flush()
+            else:
+                human()
+        except BrokenPipeError as error:
+            raise OutputClosedError from error
 
     def fail(self, error: BaseException, code: int | None = None) -> NoReturn:
         """Report ``error`` (with its hint) and exit with its code, or ``code``."""
@@ -253,17 +261,7 @@ class Output:
             exit_code = code
         if VERBOSE:
             traceback.print_exception(error, file=sys.stderr)
-        if self.json_mode:
-            document = {
-                "error": type(error).__name__,
-                "message": str(error),
-                "hint": hint,
-                "exit_code": exit_code,
-            }
-            sys.stdout.write(dumps(document) + "\n")
-            sys.stdout.flush()
-        else:
-            sys.stderr.write(f"error: {printable(error)}\nhint: {hint}\n")
+        report_error(self.json_mode, type(error).__name__, str(error), hint, exit_code)
         raise SystemExit(exit_code)
 
     @contextmanager
@@ -273,10 +271,37 @@ class Output:
             yield
         except errors.PyrspError as error:
             self.fail(error)
+        except BrokenPipeError as error:
+            raise OutputClosedError from error  # nothing left to report it on
         except OSError as error:
             self.fail(error)
         except KeyboardInterrupt:
             self.fail(errors.PyrspError("interrupted"), EXIT_INTERRUPTED)
+
+
+def report_error(json_mode: bool, name: str, message: str, hint: str, exit_code: int) -> None:
+    """Write an error: the ``{"error", "message", "hint", "exit_code"}`` document on standard
+    output with ``--json``, else ``error:`` and ``hint:`` lines on standard error."""
+    if json_mode:
+        document = {"error": name, "message": message, "hint": hint, "exit_code": exit_code}
+        sys.stdout.write(dumps(document) + "\n")
+        sys.stdout.flush()
+    else:
+        sys.stderr.write(f"error: {printable(message)}\nhint: {hint}\n")
+
+
+@functools.cache
+def _console_class() -> type[Console]:
+    """A rich console that raises :class:`OutputClosedError` when its output is closed (rich's own
+    exits with status 1, as if the command had failed)."""
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise OutputClosedError
+
+    return PipeConsole
 
 
 def usage(message: str) -> errors.UsageError:
