@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pyrsp.cli.output import EXIT_BROKEN_PIPE, EXIT_OK, EXIT_USAGE
+from pyrsp.cli.output import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from pyrsp.testing.euicc import VirtualEuicc
 from pyrsp.testing.pki import TestPki
 from test_cli_support import card, card_template, run, run_json
@@ -229,3 +229,14 @@ def test_closed_standard_output_ends_quietly() -> None:
         reader.stdout.close()  # like `| head` having read enough
         err = reader.stderr.read()
     assert reader.returncode == EXIT_BROKEN_PIPE and err == b""
+
+
+def test_ac_qr_bad_scale_or_unwritable_file_is_reported(tmp_path: Path) -> None:
+    for scale in ("0", "-3"):
+        bad = run("ac", "qr", AC, "-o", str(tmp_path / "q.png"), "--scale", scale)
+        assert bad.exit_code == EXIT_USAGE and "--scale" in bad.stderr
+    missing = run("ac", "qr", AC, "-o", str(tmp_path / "no" / "such" / "q.png"))
+    assert missing.exit_code == EXIT_ERROR
+    assert (
+        "No such file or directory" in missing.stderr and "hint: check the path" in missing.stderr
+    )

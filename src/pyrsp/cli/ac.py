@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from pyrsp.cli.options import JsonOption
-from pyrsp.cli.output import Output, printable
+from pyrsp.cli.output import Output, printable, usage
 
 app = typer.Typer(help="Activation codes: parse them, draw them as QR codes.", no_args_is_help=True)
 
@@ -50,7 +50,9 @@ def qr(
         Path | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write a .png or .svg file instead."),
     ] = None,
-    scale: Annotated[int, typer.Option(metavar="N", help="Pixels per module in a PNG/SVG.")] = 8,
+    scale: Annotated[
+        int, typer.Option(min=1, metavar="N", help="Pixels per module in a PNG/SVG.")
+    ] = 8,
     json: JsonOption = False,
 ) -> None:
     """Draw the activation code as a QR code (with the LPA: prefix phones expect)."""
@@ -64,8 +66,9 @@ def qr(
     symbol = segno.make(ac.qr_text(), error="m")
     if output is not None:
         if output.suffix.lower() not in (".png", ".svg"):
-            out.fail(_usage(f"--output must end in .png or .svg, not {output.suffix or 'nothing'}"))
-        symbol.save(str(output), scale=scale)
+            out.fail(usage(f"--output must end in .png or .svg, not {output.suffix or 'nothing'}"))
+        with out.errors_reported():  # a missing folder or no permission: exit 1 with a hint
+            symbol.save(str(output), scale=scale)
     data = {"text": ac.qr_text(), "file": str(output) if output else None}
 
     def human() -> None:
@@ -75,9 +78,3 @@ def qr(
             typer.echo(f"QR code for {ac.qr_text()} written to {output}")
 
     out.result(data, human)
-
-
-def _usage(message: str) -> Exception:
-    from pyrsp.errors import UsageError
-
-    return UsageError(message)
