@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from pyrsp.errors import CardRemovedError, UsageError
 from pyrsp.models import iccid_to_bytes
 from pyrsp.protocol.apdu import ApduConfig, store_data_apdus
 from pyrsp.testing.euicc import EuiccIdentity, VirtualEuicc
-from pyrsp.testing.euicc.state import CardState, NotificationRecord, ProfileRecord
+from pyrsp.testing.euicc.state import CardState, NotificationRecord, ProfileRecord, StateStore
 from pyrsp.testing.pki import TestPki
 
 ISD_R = bytes.fromhex("A0000005591010FFFFFFFF8900000100")
@@ -99,6 +100,73 @@ def test_state_dir_must_be_new_and_open_needs_a_card(pki: TestPki, tmp_path: Pat
         VirtualEuicc.open(tmp_path / "nothing")
     created = VirtualEuicc.open(tmp_path / "new", create=pki)
     assert VirtualEuicc.open(tmp_path / "new", create=pki).eid == created.eid == pki.eid
+
+
+def _card_with_a_profile(pki: TestPki, directory: Path) -> None:
+    card = VirtualEuicc(pki, state_dir=directory)
+    record = ProfileRecord(iccid_to_bytes(ICCID), card.core.state.new_isdp_aid(), metadata())
+    record.enabled = True
+    card.core.state.profiles.append(record)
+    card.core.save()
+
+
+def _nickname(card: VirtualEuicc, nickname: str) -> bytes:
+    card.transmit(SELECT)
+    request = {"iccid": iccid_to_bytes(ICCID), "profileNickname": nickname}
+    return send(card, asn1.encode("SetNicknameRequest", request))
+
+
+def test_two_handles_on_one_directory_keep_both_changes(pki: TestPki, tmp_path: Path) -> None:
+    _card_with_a_profile(pki, tmp_path)
+    first, second = VirtualEuicc.open(tmp_path), VirtualEuicc.open(tmp_path)
+    assert _nickname(first, "Mine")[-2:] == b"\x90\x00"
+    second.transmit(SELECT)
+    disable = {"profileIdentifier": ("iccid", iccid_to_bytes(ICCID)), "refreshFlag": False}
+    answer = send(second, asn1.encode("DisableProfileRequest", disable))
+    assert asn1.decode("DisableProfileResponse", answer[:-2])["disableResult"] == 0
+    for card in (VirtualEuicc.open(tmp_path), first, second):
+        (profile,) = card.profiles
+        assert (profile.nickname, profile.enabled) == ("Mine", False)
+    assert sorted(p.name for p in tmp_path.glob("state.json*")) == ["state.json"]
+
+
+def test_a_change_waits_for_the_lock_of_another_handle(pki: TestPki, tmp_path: Path) -> None:
+    _card_with_a_profile(pki, tmp_path)
+    card = VirtualEuicc.open(tmp_path)
+    card.transmit(SELECT)
+    answers: list[bytes] = []
+    with StateStore(tmp_path).locked():
+        worker = threading.Thread(target=lambda: answers.append(_nickname(card, "Later")))
+        worker.start()
+        worker.join(0.3)
+        assert worker.is_alive() and not answers
+    worker.join(5)
+    assert answers[0][-2:] == b"\x90\x00"
+    assert VirtualEuicc.open(tmp_path).profiles[0].nickname == "Later"
+
+
+def test_temporary_files_have_unique_names(pki: TestPki, tmp_path: Path) -> None:
+    _card_with_a_profile(pki, tmp_path)
+    (tmp_path / "state.json.tmp").mkdir()  # a fixed temporary name would collide
+    card = VirtualEuicc.open(tmp_path)
+    assert _nickname(card, "Unique")[-2:] == b"\x90\x00"
+    assert VirtualEuicc.open(tmp_path).profiles[0].nickname == "Unique"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b'{"format": 1, "profi', b"[]", b'"text"', b'{"format": 1}', b"\xff\xfe", b"null"],
+)
+def test_a_corrupted_state_file_is_a_usage_error(
+    pki: TestPki, tmp_path: Path, content: bytes
+) -> None:
+    _card_with_a_profile(pki, tmp_path)
+    card = VirtualEuicc.open(tmp_path)
+    (tmp_path / "state.json").write_bytes(content)
+    with pytest.raises(UsageError, match=r"state\.json"):
+        VirtualEuicc.open(tmp_path)
+    with pytest.raises(UsageError, match=r"state\.json"):
+        _nickname(card, "Lost")
 
 
 def test_identity_from_files(pki: TestPki, tmp_path: Path) -> None:

@@ -26,7 +26,13 @@ from pyrsp.testing.euicc.apdu import ISD_R_AID, ApduLayer
 from pyrsp.testing.euicc.core import EuiccCore, EuiccSettings
 from pyrsp.testing.euicc.es10 import Es10
 from pyrsp.testing.euicc.identity import EuiccIdentity
-from pyrsp.testing.euicc.state import STATE_FILE, CardState, NotificationRecord, ProfileRecord
+from pyrsp.testing.euicc.state import (
+    STATE_FILE,
+    CardState,
+    NotificationRecord,
+    ProfileRecord,
+    StateStore,
+)
 from pyrsp.testing.pki import TestPki
 
 __all__ = ["InstalledProfile", "VirtualEuicc"]
@@ -82,7 +88,8 @@ class VirtualEuicc:
     ``TestPki.generate(eid=eid)`` is used. ``rng`` (a seed, or anything with ``randbytes`` such as
     ``random.Random(seed)``) makes challenges and one-time keys replayable; signatures are
     deterministic (RFC 6979). With ``state_dir`` the card's state and credentials are saved
-    there after every change.
+    there after every change; several handles on one directory (processes included) take turns
+    under a lock, each change applied to the state as last saved by any of them.
     """
 
     def __init__(
@@ -115,13 +122,15 @@ class VirtualEuicc:
             self._attach(Path(state_dir))
 
     def _attach(self, directory: Path) -> None:
-        if (directory / STATE_FILE).exists():
-            raise UsageError(f"expected an empty state directory, found a card in {directory}")
         directory.mkdir(parents=True, exist_ok=True)
-        self.core.identity.save(directory)
-        (directory / _CARD_FILE).write_text(json.dumps({"eid": self.eid}))
-        self.core.state_dir = directory
-        self.core.save()
+        store = StateStore(directory)
+        with store.locked():
+            if (directory / STATE_FILE).exists():
+                raise UsageError(f"expected an empty state directory, found a card in {directory}")
+            self.core.identity.save(directory)
+            (directory / _CARD_FILE).write_text(json.dumps({"eid": self.eid}))
+            store.save(self.core.state)
+        self.core.store = store
 
     @classmethod
     def open(
@@ -143,13 +152,13 @@ class VirtualEuicc:
             eid = json.loads((directory / _CARD_FILE).read_text())["eid"]
         except (OSError, ValueError, KeyError) as exc:
             raise UsageError(f"expected a virtual eUICC in {directory}, got: {exc}") from exc
+        store = StateStore(directory)
+        with store.locked():
+            state = store.load()
         card = cls(
-            identity=EuiccIdentity.load(directory, eid),
-            state=CardState.load(directory),
-            rng=rng,
-            settings=settings,
+            identity=EuiccIdentity.load(directory, eid), state=state, rng=rng, settings=settings
         )
-        card.core.state_dir = directory
+        card.core.store = store
         return card
 
     # --- CardTransport ------------------------------------------------------------------------
@@ -187,13 +196,15 @@ class VirtualEuicc:
 
     @property
     def profiles(self) -> tuple[InstalledProfile, ...]:
-        """The installed profiles, in install order."""
-        return tuple(InstalledProfile.of(p) for p in self.core.state.profiles)
+        """The installed profiles, in install order (as saved by any handle on the directory)."""
+        with self.core.transaction():
+            return tuple(InstalledProfile.of(p) for p in self.core.state.profiles)
 
     @property
     def notifications(self) -> tuple[NotificationRecord, ...]:
-        """The pending notifications, oldest first."""
-        return tuple(self.core.state.notifications)
+        """The pending notifications, oldest first (as saved by any handle on the directory)."""
+        with self.core.transaction():
+            return tuple(self.core.state.notifications)
 
     @property
     def settings(self) -> EuiccSettings:

@@ -7,14 +7,15 @@ session in progress (section 3.1.3: challenge, transaction, one-time keys), whic
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyrsp.crypto import RandomSource, sign
 from pyrsp.testing.euicc.faults import Faults
 from pyrsp.testing.euicc.identity import EuiccIdentity
-from pyrsp.testing.euicc.state import CardState
+from pyrsp.testing.euicc.state import CardState, StateStore
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -75,7 +76,7 @@ class EuiccCore:
     state: CardState
     settings: EuiccSettings
     rng: RandomSource = field(default_factory=random.SystemRandom)
-    state_dir: Path | None = None
+    store: StateStore | None = None
     session: Session | None = None
     faults: Faults = field(default_factory=Faults)
     #: The last one-time key pair, kept for a PrepareDownload retry (bppEuiccOtpk).
@@ -100,7 +101,33 @@ class EuiccCore:
         """Bytes left for new profiles."""
         return max(0, self.capacity - self.state.used_memory)
 
+    _locked: bool = field(default=False, init=False, repr=False)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One change, atomic among the handles on the card's directory.
+
+        Holds the directory's lock and first reloads the state if another handle saved since;
+        the ``save`` calls within write before the lock is released. Reentrant; a no-op for a
+        card in memory.
+        """
+        if self.store is None or self._locked:
+            yield
+            return
+        with self.store.locked():
+            self._locked = True
+            try:
+                self.state = self.store.refresh(self.state)
+                yield
+            finally:
+                self._locked = False
+
     def save(self) -> None:
         """Persist the state when the card lives in a directory."""
-        if self.state_dir is not None:
-            self.state.save(self.state_dir)
+        if self.store is None:
+            return
+        if self._locked:
+            self.store.save(self.state)
+            return
+        with self.store.locked():
+            self.store.save(self.state)

@@ -61,10 +61,15 @@ class Es10:
 
     def reset(self) -> None:
         """Power loss: an install in progress is interrupted, the session is gone."""
-        self._interrupt()
+        with self.core.transaction():
+            self._interrupt()
         self.core.session = None
 
     def __call__(self, channel: int, data: bytes) -> bytes:
+        with self.core.transaction():
+            return self._call(data)
+
+    def _call(self, data: bytes) -> bytes:
         if self.load is not None:
             if data[0] in CONTINUATION_TAGS:
                 return self._feed(data)
