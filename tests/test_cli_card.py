@@ -148,7 +148,23 @@ def test_notification_list_and_remove(card: Path) -> None:
     assert run_json("notification", "list", *v) == []
     assert "no pending" in run("notification", "list", *v).stdout
     gone = run("notification", "remove", seq, "--yes", *v)
-    assert gone.exit_code == EXIT_CARD and "nothing to remove" in gone.stderr
+    assert gone.exit_code == EXIT_USAGE and f"no pending notification numbered {seq}" in gone.stderr
+
+
+def test_notification_remove_checks_every_number_first(card: Path) -> None:
+    v = ["--virtual", str(card)]
+    run("profile", "enable", _install(card), *v)
+    (pending,) = run_json("notification", "list", *v)
+    seq = pending["seq_number"]
+    refused = run_json("notification", "remove", str(seq), "99", "98", "--yes", *v, code=EXIT_USAGE)
+    assert refused["error"] == "NotPendingError"
+    assert refused["message"] == (
+        f"no pending notification numbered 98, 99 (pending: {seq}); nothing removed"
+    )
+    assert "pyrsp notification list" in refused["hint"]
+    assert run_json("notification", "list", *v) == [pending]
+    twice = run_json("notification", "remove", str(seq), str(seq), "--yes", *v)
+    assert twice == {"removed": [seq]} and run_json("notification", "list", *v) == []
 
 
 def test_json_mode_prints_exactly_one_document(card: Path) -> None:

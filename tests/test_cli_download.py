@@ -116,6 +116,19 @@ def test_notification_process_delivers_pending(card: Path, server: Server) -> No
     assert run_json("notification", "process", *_v(card), *server.options)["delivered"] == 0
 
 
+def test_notification_process_reports_numbers_not_pending(card: Path, server: Server) -> None:
+    data = run_json("profile", "download", server.order(), "--yes", *_v(card), *server.options)
+    run("profile", "enable", data["iccid"], *_v(card))
+    (pending,) = run_json("notification", "list", *_v(card))
+    before = len(server.smdp.notifications)
+    seq = str(pending["seq_number"])
+    bad = run("notification", "process", seq, "77", *_v(card), *server.options)
+    assert bad.exit_code == EXIT_USAGE
+    assert f"no pending notification numbered 77 (pending: {seq}); nothing sent" in bad.stderr
+    assert len(server.smdp.notifications) == before
+    assert run_json("notification", "list", *_v(card)) == [pending]
+
+
 def test_notification_process_failure_keeps_them_and_exits_4(card: Path, server: Server) -> None:
     data = run_json("profile", "download", server.order(), "--yes", *_v(card), *server.options)
     run("profile", "enable", data["iccid"], *_v(card))

@@ -15,11 +15,12 @@ from pyrsp.cli.options import (
     VirtualOption,
     YesOption,
 )
-from pyrsp.cli.output import EXIT_CARD, EXIT_SERVER, Declined, Output, safe
+from pyrsp.cli.output import EXIT_CARD, EXIT_SERVER, Declined, NotPendingError, Output, safe
 
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from pyrsp.client import RspClient
     from pyrsp.models import NotificationMetadata
     from pyrsp.protocol.notifications import NotificationOutcome
 
@@ -77,6 +78,8 @@ def process(
     out = Output(json)
     server = ServerChoice(tuple(trust or ()), tuple(connect_to or ()), tls_role_check)
     with out.errors_reported(), open_client(CardChoice(reader, virtual), server) as client:
+        if seq:
+            check_pending(client, seq, "nothing sent")
         outcomes = client.process_notifications(seq_numbers=seq or None)
     failed = [o for o in outcomes if not o.ok]
     data = {"outcomes": outcomes, "delivered": len(outcomes) - len(failed), "failed": len(failed)}
@@ -84,6 +87,18 @@ def process(
     if failed:
         card_failed = any(o.sent for o in failed)
         raise SystemExit(EXIT_CARD if card_failed else EXIT_SERVER)
+
+
+def check_pending(client: RspClient, seq: list[int], nothing_done: str) -> None:
+    """Raise :class:`NotPendingError` naming the numbers in ``seq`` the eUICC does not hold."""
+    pending = [item.seq_number for item in client.list_notifications()]
+    unknown = sorted(set(seq) - set(pending))
+    if unknown:
+        held = ", ".join(map(str, pending)) or "none"
+        raise NotPendingError(
+            f"no pending notification numbered {', '.join(map(str, unknown))} "
+            f"(pending: {held}); {nothing_done}"
+        )
 
 
 def outcome_table(outcomes: list[NotificationOutcome] | tuple[NotificationOutcome, ...]) -> Table:
@@ -125,15 +140,14 @@ def remove(
     from pyrsp.cli.cards import CardChoice, open_client
 
     out = Output(json)
-    with out.errors_reported():
+    numbers = list(dict.fromkeys(seq))  # each once, in the order given
+    listed = ", ".join(map(str, numbers))
+    with out.errors_reported(), open_client(CardChoice(reader, virtual)) as client:
         from pyrsp.cli.interaction import ask
 
-        if not yes and not ask(out, f"Remove notification(s) {', '.join(map(str, seq))} unsent?"):
+        check_pending(client, numbers, "nothing removed")
+        if not yes and not ask(out, f"Remove notification(s) {listed} unsent?"):
             raise Declined("nothing removed")
-        with open_client(CardChoice(reader, virtual)) as client:
-            for number in seq:
-                client.remove_notification(number)
-    data = {"removed": seq}
-    out.result(
-        data, lambda: out.console.print(f"removed notification(s) {', '.join(map(str, seq))}")
-    )
+        for number in numbers:
+            client.remove_notification(number)
+    out.result({"removed": numbers}, lambda: out.console.print(f"removed notification(s) {listed}"))

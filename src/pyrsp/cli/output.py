@@ -55,6 +55,10 @@ class Declined(errors.PyrspError):
     """The person answered no to a prompt; nothing was changed."""
 
 
+class NotPendingError(errors.UsageError):
+    """Notification sequence numbers that are not pending on the eUICC; nothing was done."""
+
+
 class OutputClosedError(Exception):
     """Standard output was closed early (``pyrsp ... | head``): :func:`pyrsp.cli.main` ends
     quietly. Not an :class:`OSError`, which typer would turn into exit status 1."""
@@ -109,6 +113,7 @@ _HINTS: list[tuple[type[BaseException], int, str]] = [
         EXIT_USAGE,
         "check the activation code (LPA:1$address$matchingId)",
     ),
+    (NotPendingError, EXIT_USAGE, "see the pending ones with 'pyrsp notification list'"),
     (errors.UsageError, EXIT_USAGE, "see --help"),
 ]
 
