@@ -353,6 +353,11 @@ def test_notifications_list_retrieve_remove(card: VirtualEuicc, pki: TestPki) ->
         card, "RetrieveNotificationsListRequest", {}, "RetrieveNotificationsListResponse"
     )[1]
     assert len(everything) == 2
+    for criteria in ({"searchCriteria": ("seqNumber", 0)}, {"searchCriteria": ("seqNumber", 9)}):
+        nothing = es10(
+            card, "RetrieveNotificationsListRequest", criteria, "RetrieveNotificationsListResponse"
+        )
+        assert nothing == ("notificationsListResultError", 1)  # noResultAvailable
     # numbers keep increasing after a removal
     disable(card, by_iccid(B))
     assert [n.seq_number for n in card.notifications] == [1, 2, 3]

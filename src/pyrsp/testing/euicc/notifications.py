@@ -102,7 +102,12 @@ def list_notification(core: EuiccCore, request: dict[str, Any], raw: bytes) -> b
 
 
 def retrieve_notifications(core: EuiccCore, request: dict[str, Any], raw: bytes) -> bytes:
-    """ES10b.RetrieveNotificationsList (section 5.7.10): the signed pending notifications."""
+    """ES10b.RetrieveNotificationsList (section 5.7.10): the signed pending notifications.
+
+    When none matches (the searchCriteria, or none pending at all) the answer is
+    ``notificationsListResultError`` ``noResultAvailable(1)``, the v2 code for exactly that
+    (SGP.22 v2 ASN.1; v3 dropped the code, an LPA reads both as an empty list).
+    """
     records = core.state.notifications
     criteria = request.get("searchCriteria")
     if criteria is not None:
@@ -112,6 +117,8 @@ def retrieve_notifications(core: EuiccCore, request: dict[str, Any], raw: bytes)
         else:
             wanted = events_of(value)
             records = [n for n in records if n.event in wanted]
+    if not records:
+        return asn1.encode("RetrieveNotificationsListResponse", ("notificationsListResultError", 1))
     body = b"".join(n.pending for n in records)
     return tlv.build(0xBF2B, tlv.build(0xA0, body))
 
