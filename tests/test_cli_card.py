@@ -193,9 +193,20 @@ def test_names_from_peers_cannot_drive_the_terminal(card: Path) -> None:
 
 def test_no_answer_on_stdin_is_no(card: Path) -> None:
     iccid = _install(card)
-    result = run("profile", "delete", iccid, "--virtual", str(card), input="")
+    for no_answer in ("", "\n"):
+        result = run("profile", "delete", iccid, "--virtual", str(card), input=no_answer)
+        assert result.exit_code == EXIT_DECLINED
+        assert len(VirtualEuicc.open(card).profiles) == 1
+
+
+def test_a_piped_answer_ends_the_prompt_line(card: Path) -> None:
+    iccid = _install(card)
+    result = run("profile", "delete", iccid, "--virtual", str(card), input="maybe\nn\n")
     assert result.exit_code == EXIT_DECLINED
-    assert len(VirtualEuicc.open(card).profiles) == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].endswith("This cannot be undone [y/n]: ")
+    assert lines[1:3] == ["Please enter y or n", lines[0]]
+    assert lines[3].startswith("error: not deleted")
 
 
 def test_reader_without_pyscard_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -39,10 +39,13 @@ def test_download_json_with_yes_asks_nothing(card: Path, server: Server) -> None
 
 
 def test_declined_download_exits_5_and_installs_nothing(card: Path, server: Server) -> None:
-    result = run("profile", "download", server.order(), *_v(card), *server.options, input="n\n")
+    code = server.order()
+    result = run("profile", "download", code, *_v(card), *server.options, input="n\n")
     assert result.exit_code == EXIT_DECLINED
     assert "declining ends the order" in result.stderr
     assert VirtualEuicc.open(card).profiles == ()
+    again = run("profile", "download", code, *_v(card), *server.options, input="y\n")
+    assert again.exit_code != EXIT_OK  # the SM-DP+ ended the order
 
 
 def test_confirmation_code_prompt_and_option(card: Path, server: Server) -> None:
@@ -193,7 +196,14 @@ def test_json_download_still_asks_on_stderr(card: Path, server: Server) -> None:
     assert json.loads(result.stdout)["install"]["success"]
 
 
-def test_download_with_no_answer_on_stdin_is_declined(card: Path, server: Server) -> None:
-    result = run("profile", "download", server.order(), *_v(card), *server.options, input="")
-    assert result.exit_code == EXIT_DECLINED
-    assert VirtualEuicc.open(card).profiles == ()
+def test_download_with_no_answer_on_stdin_is_postponed(card: Path, server: Server) -> None:
+    code = server.order()
+    for no_answer in ("", "\n"):
+        result = run("profile", "download", code, *_v(card), *server.options, input=no_answer)
+        assert result.exit_code == EXIT_DECLINED
+        assert "the download is postponed, the order is kept" in result.stderr
+        assert "the order is kept: run again" in result.stderr  # the hint
+        assert VirtualEuicc.open(card).profiles == ()
+    again = run("profile", "download", code, *_v(card), *server.options, input="y\n")
+    assert again.exit_code == EXIT_OK, again.stderr
+    assert len(VirtualEuicc.open(card).profiles) == 1

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pyrsp.cli.output import Output, safe
 
@@ -69,15 +69,27 @@ def metadata_table(metadata: ProfileMetadata) -> Table:
     return table
 
 
-def ask(out: Output, question: str) -> bool:
-    """Ask a yes/no question on standard error; no answer (end of input) is no."""
-    from rich.prompt import Confirm
+def ask(out: Output, question: str) -> bool | None:
+    """Ask a yes/no question on standard error: ``True`` for yes, ``False`` for no, ``None``
+    for no answer (end of input; an empty line piped in). At a terminal, Enter means no."""
+    if sys.stdin.isatty():
+        from rich.prompt import Confirm
 
-    try:
-        return Confirm.ask(question, console=out.err, default=False)
-    except EOFError:
-        out.err.print()
-        return False
+        try:
+            return Confirm.ask(question, console=out.err, default=False)
+        except EOFError:  # Ctrl-D
+            out.err.print()
+            return None
+    while True:  # piped: read the answer ourselves, as rich would ask forever
+        out.err.print(f"{question} \\[y/n]: ", end="")
+        line = sys.stdin.readline()
+        out.err.print()  # the piped answer is not echoed: end the prompt's line
+        answer = line.strip().lower()
+        if not answer:
+            return None
+        if answer in ("y", "yes", "n", "no"):
+            return answer.startswith("y")
+        out.err.print("[prompt.invalid]Please enter y or n")
 
 
 @dataclass
@@ -91,19 +103,29 @@ class DownloadUi:
     _task: Any = field(default=None, repr=False)
     _stage: str = field(default="", repr=False)
 
-    def confirm(self, metadata: ProfileMetadata, ppr_consent: tuple[str, ...] = ()) -> bool:
+    def confirm(
+        self, metadata: ProfileMetadata, ppr_consent: tuple[str, ...] = ()
+    ) -> bool | Literal["postponed"]:
         """Show the profile and ask before installing it (``--yes`` answers yes); the policy
-        rules in ``ppr_consent`` need consent of their own (SGP.22 2.9.2) and are named."""
+        rules in ``ppr_consent`` need consent of their own (SGP.22 2.9.2) and are named.
+        No answer postpones the download (the SM-DP+ keeps the order); "n" declines it."""
         self.stop()
         self.out.note("[bold]The SM-DP+ offers this profile:[/bold]")
         if not self.out.json_mode:
             self.out.err.print(metadata_table(metadata))
-        if not ppr_consent:
-            return self.yes or ask(self.out, "Install it?")
-        self.out.note("[bold]Installing it means consenting to its policy rules:[/bold]")
-        for ppr in ppr_consent:
-            self.out.note(f"  {safe(ppr)}: {_PPR_MEANING.get(ppr, 'a profile policy rule')}")
-        return self.yes or ask(self.out, f"Install it, consenting to {', '.join(ppr_consent)}?")
+        if self.yes:
+            return True
+        question = "Install it"
+        if ppr_consent:
+            self.out.note("[bold]Installing it means consenting to its policy rules:[/bold]")
+            for ppr in ppr_consent:
+                self.out.note(f"  {safe(ppr)}: {_PPR_MEANING.get(ppr, 'a profile policy rule')}")
+            question += f", consenting to {', '.join(ppr_consent)}"
+        answer = ask(self.out, question + "?")
+        if answer is None:
+            self.out.err.print("no answer: the download is postponed, the order is kept")
+            return "postponed"
+        return answer
 
     def code(self) -> str | None:
         """The confirmation code: ``--confirmation-code``, a hidden prompt, or none (postpones)."""
@@ -121,6 +143,7 @@ class DownloadUi:
             else:  # piped: nothing to hide from a screen, and getpass would warn
                 self.out.err.print("Confirmation code: ", end="")
                 answer = sys.stdin.readline()
+                self.out.err.print()  # not echoed: end the prompt's line
         except EOFError:
             return None
         return answer.strip() or None
