@@ -141,6 +141,20 @@ def test_notification_process_failure_keeps_them_and_exits_4(card: Path, server:
     assert len(VirtualEuicc.open(card).notifications) == 1
 
 
+def test_renew_delete_old_names_the_deletion_in_the_question(card: Path, server: Server) -> None:
+    first = run("renew", server.order(), *_v(card), *server.options, input="y\n")
+    assert first.exit_code == EXIT_OK, first.stderr
+    assert "Install it? [y/n]" in first.stderr
+    (old,) = VirtualEuicc.open(card).profiles
+    question = f"Install it, then disable and delete {old.iccid}? This cannot be undone. [y/n]"
+    declined = run(
+        "renew", server.order(), "--replace", old.iccid, "--delete-old", *_v(card),
+        *server.options, input="n\n",
+    )  # fmt: skip
+    assert declined.exit_code == EXIT_DECLINED and question in declined.stderr
+    assert [p.iccid for p in VirtualEuicc.open(card).profiles] == [old.iccid]
+
+
 def test_renew_replaces_and_deletes_and_is_idempotent(card: Path, server: Server) -> None:
     first = run_json("renew", server.order(), "--yes", *_v(card), *server.options)
     old = first["renewal"]["new_iccid"]

@@ -99,6 +99,8 @@ class DownloadUi:
     out: Output
     yes: bool = False
     confirmation_code: str | None = None
+    #: What a yes also does and cannot be undone (``renew --delete-old``), named in the question.
+    then_irreversibly: str = ""
     bar: Bar | None = field(default=None, repr=False)
     _task: Any = field(default=None, repr=False)
     _stage: str = field(default="", repr=False)
@@ -121,7 +123,9 @@ class DownloadUi:
             for ppr in ppr_consent:
                 self.out.note(f"  {safe(ppr)}: {_PPR_MEANING.get(ppr, 'a profile policy rule')}")
             question += f", consenting to {', '.join(ppr_consent)}"
-        answer = ask(self.out, question + "?")
+        if self.then_irreversibly:
+            question += f", then {self.then_irreversibly}? This cannot be undone."
+        answer = ask(self.out, question if self.then_irreversibly else question + "?")
         if answer is None:
             self.out.err.print("no answer: the download is postponed, the order is kept")
             return "postponed"
@@ -173,9 +177,13 @@ class DownloadUi:
 
 
 @contextmanager
-def download_ui(out: Output, *, yes: bool, confirmation_code: str | None) -> Iterator[DownloadUi]:
+def download_ui(
+    out: Output, *, yes: bool, confirmation_code: str | None, then_irreversibly: str = ""
+) -> Iterator[DownloadUi]:
     """A :class:`DownloadUi` whose progress bar is stopped on exit."""
-    ui = DownloadUi(out, yes=yes, confirmation_code=confirmation_code)
+    ui = DownloadUi(
+        out, yes=yes, confirmation_code=confirmation_code, then_irreversibly=then_irreversibly
+    )
     if not out.json_mode:
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
         from rich.progress import Progress as Bar

@@ -79,7 +79,12 @@ def renew(
     store = FileJournal(journal or default_journal(virtual))
     with (
         out.errors_reported(),
-        download_ui(out, yes=yes, confirmation_code=confirmation_code) as ui,
+        download_ui(
+            out,
+            yes=yes,
+            confirmation_code=confirmation_code,
+            then_irreversibly=f"disable and delete {replace}" if replace and delete_old else "",
+        ) as ui,
         open_client(CardChoice(reader, virtual), server) as client,
     ):
         result = client.renew(
