@@ -48,7 +48,7 @@ def test_virtual_card_is_made_on_first_use_with_its_pki(tmp_path: Path) -> None:
 
 
 def test_virtual_card_is_made_with_the_pki_put_in_dir_pki(tmp_path: Path) -> None:
-    eid = "89049032000000000000000000000123"
+    eid = "89049032000000000000000000000163"  # valid check digits
     assert run("pki", "generate", str(tmp_path / "card" / "pki"), "--eid", eid).exit_code == 0
     assert run_json("chip", "info", "--virtual", str(tmp_path / "card"))["eid"] == eid
 

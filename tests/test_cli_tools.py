@@ -73,6 +73,32 @@ def test_pki_generate(tmp_path: Path) -> None:
     assert bad["error"] == "UsageError"
 
 
+def test_pki_generate_keeps_an_existing_pki_unless_forced(tmp_path: Path) -> None:
+    run_json("pki", "generate", str(tmp_path), "--seed", "1")
+    ci = (tmp_path / "ci.key.pem").read_bytes()
+    refused = run_json("pki", "generate", str(tmp_path), "--seed", "2", code=EXIT_USAGE)
+    assert "already holds a test PKI" in refused["message"] and "--force" in refused["message"]
+    assert (tmp_path / "ci.key.pem").read_bytes() == ci
+    run_json("pki", "generate", str(tmp_path), "--seed", "2", "--force")
+    assert (tmp_path / "ci.key.pem").read_bytes() != ci
+
+
+def test_pki_generate_checks_the_eid_and_host(tmp_path: Path) -> None:
+    good = "89049032123451234512345678901235"  # SGP.23's test EID
+    assert run_json("pki", "generate", str(tmp_path / "a"), "--eid", good)["eid"] == good
+    for eid, says in [
+        ("89049032123451234512345678901234", "check digits 34 are wrong"),
+        ("8904903212345123451234567890123", "32 digits"),
+        ("8904903212345123451234567890123x", "32 digits"),
+    ]:
+        bad = run_json("pki", "generate", str(tmp_path / "b"), "--eid", eid, code=EXIT_USAGE)
+        assert says in bad["message"], bad
+    for host in ("https://smdp.example.com", "smdp.example.com:443", "bad_host", ""):
+        bad = run_json("pki", "generate", str(tmp_path / "c"), "--smdp-host", host, code=EXIT_USAGE)
+        assert bad["message"].startswith("--smdp-host: expected"), bad
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+
+
 def test_ac_parse_human_json_and_errors() -> None:
     data = run_json("ac", "parse", AC + "$1.3.6.1.4.1.31746$1")
     assert data["smdp_address"] == "testsmdpplus1.example.com"
