@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -175,3 +177,30 @@ def test_the_tls_role_check_can_be_turned_off_for_a_lab_server(tmp_path: Path) -
     unchecked = http_transport(ServerChoice(trust, check_tls_role=False), CardChoice())
     assert checked._config.tls_role is not None
     assert unchecked._config.tls_role is None
+
+
+def test_tables_keep_iccids_whole_at_80_columns() -> None:
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from pyrsp.cli.demo import _received_table
+    from pyrsp.cli.notification import notification_table, outcome_table
+    from pyrsp.cli.profile import profile_table
+
+    iccid, long = "89494499999999900231", "a rather long value that needs a lot of room " * 2
+    row: Any = SimpleNamespace(
+        iccid=iccid, seq_number=7, event="install", address="smdp." * 8 + "example.com",
+        ok=False, error=long, sent=True, state="enabled", profile_name=long,
+        service_provider_name=long, nickname=long, profile_class="operational",
+        verified=False, problem=long,
+    )  # fmt: skip
+    for table in (
+        notification_table([row]),
+        outcome_table([row]),
+        profile_table([row]),
+        _received_table([row]),
+    ):
+        console = Console(width=80, record=True, file=io.StringIO())
+        console.print(table)
+        assert iccid in console.export_text()

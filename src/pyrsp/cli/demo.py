@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from pyrsp.cli.options import JsonOption
-from pyrsp.cli.output import EXIT_SERVER, Output, safe
+from pyrsp.cli.output import EXIT_SERVER, Output, iccid_column, safe
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -173,7 +173,9 @@ def _received(notification: ReceivedNotification) -> dict[str, Any]:
 def _received_table(notifications: list[ReceivedNotification]) -> Table:
     from rich.table import Table
 
-    table = Table("seq", "event", "ICCID", "signature")
+    table = Table("seq", "event")
+    iccid_column(table)
+    table.add_column("signature", overflow="fold")
     for n in notifications:
         check = "[green]verified[/green]" if n.verified else f"[red]{safe(n.problem)}[/red]"
         table.add_row(str(n.seq_number), safe(n.event), safe(n.iccid), check)

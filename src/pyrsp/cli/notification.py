@@ -15,7 +15,15 @@ from pyrsp.cli.options import (
     VirtualOption,
     YesOption,
 )
-from pyrsp.cli.output import EXIT_CARD, EXIT_SERVER, Declined, NotPendingError, Output, safe
+from pyrsp.cli.output import (
+    EXIT_CARD,
+    EXIT_SERVER,
+    Declined,
+    NotPendingError,
+    Output,
+    iccid_column,
+    safe,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -55,7 +63,9 @@ def notification_table(items: list[NotificationMetadata]) -> Table:
     """Sequence number, event, ICCID and address of each notification."""
     from rich.table import Table
 
-    table = Table("seq", "event", "ICCID", "address")
+    table = Table("seq", "event")
+    iccid_column(table)
+    table.add_column("address", overflow="fold")
     for item in items:
         table.add_row(str(item.seq_number), str(item.event), safe(item.iccid), safe(item.address))
     return table
@@ -105,7 +115,10 @@ def outcome_table(outcomes: list[NotificationOutcome] | tuple[NotificationOutcom
     """Each notification's fate: delivered and removed, or why not."""
     from rich.table import Table
 
-    table = Table("seq", "event", "ICCID", "address", "result")
+    table = Table("seq", "event")
+    iccid_column(table)
+    table.add_column("address", overflow="fold")
+    table.add_column("result", overflow="fold")
     for o in outcomes:
         result = "[green]delivered[/green]" if o.ok else f"[red]kept[/red]: {safe(o.error)}"
         seq = "?" if o.seq_number is None else str(o.seq_number)  # unreadable on the card

@@ -25,6 +25,7 @@ from pyrsp import errors
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
 #: Exit status per kind of failure.
 EXIT_OK = 0
@@ -202,6 +203,15 @@ def printable(value: object) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+#: ICCIDs are up to 20 digits (ITU-T E.118): their table columns keep them whole on one line.
+ICCID_WIDTH = 20
+
+
+def iccid_column(table: Table, header: str = "ICCID") -> None:
+    """Add a column for ICCIDs that a narrow terminal neither cuts nor wraps."""
+    table.add_column(header, no_wrap=True, min_width=ICCID_WIDTH)
 
 
 def safe(value: object) -> str:

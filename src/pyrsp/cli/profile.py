@@ -18,7 +18,7 @@ from pyrsp.cli.options import (
     VirtualOption,
     YesOption,
 )
-from pyrsp.cli.output import Declined, Output, safe
+from pyrsp.cli.output import Declined, Output, iccid_column, safe
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -61,8 +61,9 @@ def profile_table(profiles: list[ProfileInfo]) -> Table:
     from rich.table import Table
 
     table = Table()
-    for name in ("ICCID", "state", "name", "provider", "nickname", "class"):
-        table.add_column(name, no_wrap=name in ("ICCID", "state", "class"), overflow="fold")
+    iccid_column(table)
+    for name in ("state", "name", "provider", "nickname", "class"):
+        table.add_column(name, no_wrap=name in ("state", "class"), overflow="fold")
     for p in profiles:
         state = str(p.state or "-")
         table.add_row(
