@@ -266,3 +266,14 @@ def test_ac_qr_bad_scale_or_unwritable_file_is_reported(tmp_path: Path) -> None:
     assert (
         "No such file or directory" in missing.stderr and "hint: check the path" in missing.stderr
     )
+
+
+def test_help_names_the_arguments_plainly() -> None:
+    usages = {
+        ("notification", "process"): "[OPTIONS] [SEQ]...",
+        ("notification", "remove"): "[OPTIONS] {SEQ}...",
+        ("profile", "nickname"): "[OPTIONS] {ICCID} [NAME]",
+    }
+    for command, arguments in usages.items():
+        first = run(*command, "--help").stdout.splitlines()[0]
+        assert first == f"Usage: pyrsp {' '.join(command)} {arguments}"

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Pending notifications: list, send, remove.", no_args_is_help=True)
 
 SeqArgument = Annotated[
-    list[int] | None, typer.Argument(metavar="[SEQ]...", help="Sequence numbers (default: all).")
+    list[int] | None, typer.Argument(metavar="SEQ", help="Sequence numbers (default: all).")
 ]
 
 
@@ -143,7 +143,7 @@ def print_outcomes(
 
 @app.command("remove")
 def remove(
-    seq: Annotated[list[int], typer.Argument(metavar="SEQ...", help="Sequence numbers.")],
+    seq: Annotated[list[int], typer.Argument(metavar="SEQ", help="Sequence numbers.")],
     yes: YesOption = False,
     reader: ReaderOption = None,
     virtual: VirtualOption = None,

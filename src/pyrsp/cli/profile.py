@@ -166,8 +166,10 @@ def delete(
 
 @app.command("nickname")
 def nickname(
-    iccid: Annotated[str, typer.Argument(help="The profile's ICCID.")],
-    name: Annotated[str, typer.Argument(help="The new nickname; '' removes it.")] = "",
+    iccid: Annotated[str, typer.Argument(metavar="ICCID", help="The profile's ICCID.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The new nickname; '' removes it.")
+    ] = "",
     reader: ReaderOption = None,
     virtual: VirtualOption = None,
     json: JsonOption = False,
