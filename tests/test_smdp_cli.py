@@ -43,6 +43,7 @@ def test_serves_one_order_per_profile_file(tmp_path: Path, vectors_dir: Path) ->
             response = client.post(
                 url + PREFIX + "initiateAuthentication",
                 content=b"{}",
+                headers={"content-type": "application/json"},
                 extensions={"sni_hostname": pki.smdp_host},
             )
         assert response.status_code == 200

@@ -17,6 +17,8 @@ from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import FaultKind, OrderState, TestSmdp
 from test_smdp_support import NOW, PREFIX, Card, Lpa, b64, shared_pki, status_of, unb64
 
+JSON = {"content-type": "application/json"}
+
 INITIATE = "initiateAuthentication"
 BPP = "getBoundProfilePackage"
 
@@ -152,7 +154,7 @@ def test_slow_answer_in_process(smdp: TestSmdp, pki: TestPki) -> None:
     url = f"https://{smdp.address}{PREFIX}{INITIATE}"
     with httpx.Client(transport=smdp.httpx_transport()) as client:
         started = time.monotonic()
-        client.post(url, content=b"{}")
+        client.post(url, content=b"{}", headers=JSON)
         assert time.monotonic() - started >= 0.2
 
 
@@ -163,11 +165,11 @@ def test_dropped_connection_in_process_sync_and_async(smdp: TestSmdp) -> None:
         httpx.Client(transport=smdp.httpx_transport()) as client,
         pytest.raises(httpx.RemoteProtocolError),
     ):
-        client.post(url, content=b"{}")
+        client.post(url, content=b"{}", headers=JSON)
 
     async def main() -> None:
         async with httpx.AsyncClient(transport=smdp.httpx_transport()) as client:
-            await client.post(url, content=b"{}")
+            await client.post(url, content=b"{}", headers=JSON)
 
     with pytest.raises(httpx.RemoteProtocolError):
         anyio.run(main)
@@ -187,6 +189,7 @@ def https(served: tuple[TestSmdp, str], timeout: float = 5.0) -> httpx.Response:
         return client.post(
             url + PREFIX + INITIATE,
             content=b"{}",
+            headers=JSON,
             extensions={"sni_hostname": pki.smdp_host},
         )
 

@@ -14,6 +14,7 @@ import pytest
 from pyrsp.errors import HttpTransportError, TlsError, UsageError
 from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import FaultKind, TestSmdp
+from pyrsp.testing.smdp.serve import MAX_BODY
 from pyrsp.transports.base import AsyncHttpTransport, HttpTransport
 from pyrsp.transports.http import HttpsTransport
 from test_smdp_support import NOW, PREFIX, Card, b64, shared_pki
@@ -69,7 +70,8 @@ def test_httpx_transport_blocking(smdp: TestSmdp, pki: TestPki) -> None:
         assert response.status_code == 200
         assert status_of(response) == "Executed-Success"
         assert client.get(url).status_code == 405
-        assert client.post(f"https://{smdp.address}/other", content=b"{}").status_code == 404
+        other = client.post(f"https://{smdp.address}/other", content=b"{}", headers=HEADERS)
+        assert other.status_code == 404
 
 
 def test_httpx_transport_async(smdp: TestSmdp, pki: TestPki) -> None:
@@ -152,6 +154,42 @@ def test_pyrsp_http_transport_sync_and_async(smdp: TestSmdp, pki: TestPki) -> No
     smdp.inject(FaultKind.DROP, "initiateAuthentication")
     with pytest.raises(HttpTransportError, match="dropped"):
         transport.post(smdp.address, path, b"{}", HEADERS)
+
+
+@pytest.mark.parametrize(
+    ("headers", "size", "status"),
+    [
+        ({"content-type": "application/json;charset=UTF-8"}, 0, 200),
+        ({"Content-Type": " Application/JSON "}, 0, 200),
+        ({"content-type": "application/json"}, 0, 200),  # no X-Admin-Protocol: served
+        ({"content-type": "text/plain"}, 0, 415),
+        ({}, 0, 415),
+        (HEADERS, MAX_BODY, 413),
+    ],
+)
+def test_http_hygiene_in_process(
+    smdp: TestSmdp, pki: TestPki, headers: dict[str, str], size: int, status: int
+) -> None:
+    body = initiate_body(smdp, pki) + b" " * size
+    url = f"https://{smdp.address}{PREFIX}initiateAuthentication"
+    with httpx.Client(transport=smdp.httpx_transport()) as client:
+        assert client.post(url, content=body, headers=headers).status_code == status
+    path = PREFIX + "initiateAuthentication"
+    assert smdp.http_transport().post(smdp.address, path, body, headers).status == status
+
+
+def test_http_hygiene_over_https(served: str, smdp: TestSmdp, pki: TestPki) -> None:
+    url = served + PREFIX + "initiateAuthentication"
+    with httpx.Client(verify=pki.client_ssl_context(), timeout=10) as client:
+        extensions = {"sni_hostname": pki.smdp_host}
+
+        def post(body: bytes, headers: dict[str, str]) -> httpx.Response:
+            return client.post(url, content=body, headers=headers, extensions=extensions)
+
+        too_large = post(b"{" + b" " * (2 * MAX_BODY), HEADERS)
+        assert (too_large.status_code, too_large.headers["content-type"]) == (413, "text/plain")
+        assert post(initiate_body(smdp, pki), {"content-type": "text/xml"}).status_code == 415
+        assert post(initiate_body(smdp, pki), HEADERS).status_code == 200
 
 
 def test_port_in_use_is_a_usage_error(served: str, smdp: TestSmdp) -> None:

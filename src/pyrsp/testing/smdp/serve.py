@@ -6,6 +6,13 @@ runs the same answers behind uvicorn (the ``server`` extra) on a thread, with th
 certificate and key of the SM-DP+; clients connect to the loopback address and check the
 certificate against the SM-DP+ host name. Link-level faults (a slow answer, a dropped
 connection) are carried out here.
+
+Every transport checks the HTTP request before the ES9+ function sees it, as the HTTP layer of
+an SM-DP+ does (SGP.22 section 6.5.1: a POST of ``application/json``): another method is
+answered 405, a body over :data:`MAX_BODY` 413 (the ASGI app stops reading it), a
+``Content-Type`` other than ``application/json`` (parameters such as ``charset`` aside) 415.
+``X-Admin-Protocol`` is not checked: the LPA must send it, but its version string varies across
+LPAs and an SM-DP+ answers with its own, so a request without it is served like any other.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from pyrsp.protocol.effects import HttpResponse
 from pyrsp.testing.smdp.faults import Reply
 
 __all__ = [
+    "MAX_BODY",
     "AsyncSmdpHttpTransport",
     "Responder",
     "SmdpHttpTransport",
@@ -36,6 +44,8 @@ __all__ = [
 ]
 
 _DROP_MESSAGE = "Server disconnected without sending a complete response."
+#: The largest request body served (an ES9+ request is a few kilobytes).
+MAX_BODY = 1 << 20
 _STARTUP_TIMEOUT = 10.0
 
 Scope = MutableMapping[str, Any]
@@ -50,6 +60,29 @@ class Responder(Protocol):
     def respond(self, path: str, body: bytes) -> Reply:
         """The answer to a POST of ``body`` to ``path``, faults included."""
         ...
+
+
+def _plain(status: int, text: str, **headers: str) -> Reply:
+    return Reply(status, {**headers, "content-type": "text/plain"}, text.encode() + b"\n")
+
+
+_NOT_POST = _plain(405, "POST only", allow="POST")
+_TOO_LARGE = _plain(413, f"expected a request body of at most {MAX_BODY} bytes")
+
+
+def http_refusal(method: str, headers: Mapping[str, str], size: int) -> Reply | None:
+    """The HTTP-level answer to a request an SM-DP+ does not pass on to ES9+, or ``None``.
+
+    ``headers`` may use any case; ``size`` is the body's length (or the declared one).
+    """
+    if method != "POST":
+        return _NOT_POST
+    if size > MAX_BODY:
+        return _TOO_LARGE
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        return _plain(415, f"expected Content-Type application/json, got {content_type!r}")
+    return None
 
 
 class SmdpTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -73,9 +106,8 @@ class SmdpTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return self._response(request, reply)
 
     def _reply(self, request: httpx.Request, body: bytes) -> Reply:
-        if request.method != "POST":
-            return Reply(405, {"allow": "POST", "content-type": "text/plain"}, b"POST only\n")
-        return self._responder.respond(request.url.path, body)
+        refusal = http_refusal(request.method, request.headers, len(body))
+        return refusal or self._responder.respond(request.url.path, body)
 
     @staticmethod
     def _response(request: httpx.Request, reply: Reply) -> httpx.Response:
@@ -99,7 +131,7 @@ class SmdpHttpTransport:
         self, address: str, path: str, body: bytes, headers: Mapping[str, str]
     ) -> HttpResponse:
         """POST ``body`` to ``path``; return the answer."""
-        reply = self._responder.respond(path, body)
+        reply = http_refusal("POST", headers, len(body)) or self._responder.respond(path, body)
         if reply.delay:
             time.sleep(reply.delay)
         return _http_response(address, path, reply)
@@ -108,7 +140,7 @@ class SmdpHttpTransport:
         self, address: str, path: str, body: bytes, headers: Mapping[str, str]
     ) -> HttpResponse:
         """The ``async`` :meth:`post`."""
-        reply = self._responder.respond(path, body)
+        reply = http_refusal("POST", headers, len(body)) or self._responder.respond(path, body)
         if reply.delay:
             await anyio.sleep(reply.delay)
         return _http_response(address, path, reply)
@@ -152,11 +184,12 @@ def asgi_app(responder: Responder) -> Callable[[Scope, Receive, Send], Awaitable
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = await _read_body(receive)
-        if scope["method"] != "POST":
-            reply = Reply(405, {"allow": "POST", "content-type": "text/plain"}, b"POST only\n")
-        else:
-            reply = responder.respond(scope["path"], body)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        body = await _read_body(receive, _declared_length(headers))
+        size = MAX_BODY + 1 if body is None else len(body)  # None: refused as too large
+        reply = http_refusal(scope["method"], headers, size) or responder.respond(
+            scope["path"], body or b""
+        )
         if reply.delay:
             await anyio.sleep(reply.delay)
         await _send(send, reply)
@@ -164,11 +197,26 @@ def asgi_app(responder: Responder) -> Callable[[Scope, Receive, Send], Awaitable
     return app
 
 
-async def _read_body(receive: Receive) -> bytes:
+def _declared_length(headers: Mapping[str, str]) -> int:
+    try:
+        return int(headers.get("content-length", "0"))
+    except ValueError:
+        return 0
+
+
+async def _read_body(receive: Receive, declared: int) -> bytes | None:
+    """The request body, or ``None`` (unread) once it is or will be over :data:`MAX_BODY`."""
+    if declared > MAX_BODY:
+        return None
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
 
