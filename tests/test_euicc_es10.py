@@ -128,7 +128,11 @@ def test_euicc_info2_reports_free_memory(card: VirtualEuicc) -> None:
 
 
 def test_configured_addresses(card: VirtualEuicc) -> None:
-    get = ("EuiccConfiguredAddressesRequest", {}, "EuiccConfiguredAddressesResponse")
+    get: tuple[str, dict[str, Any], str] = (
+        "EuiccConfiguredAddressesRequest",
+        {},
+        "EuiccConfiguredAddressesResponse",
+    )
     assert es10(card, *get) == {"rootDsAddress": "testrootsmds.example.com"}
     answer = es10(
         card,

@@ -110,12 +110,13 @@ def test_https_client_trusting_the_test_ci_connects(
 def test_https_untrusted_or_misnamed_is_refused(
     served: str, smdp: TestSmdp, pki: TestPki, case: str
 ) -> None:
-    verify, sni = {
+    cases: dict[str, tuple[ssl.SSLContext | bool, str | None]] = {
         "other CI": (shared_pki(2).client_ssl_context(), pki.smdp_host),
         "system store": (True, pki.smdp_host),
         "wrong host name": (pki.client_ssl_context(), "testsmdpplus2.example.com"),
         "IP address": (pki.client_ssl_context(), None),
-    }[case]
+    }
+    verify, sni = cases[case]
     with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
         https_post(served, initiate_body(smdp, pki), verify, sni)
 
