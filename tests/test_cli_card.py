@@ -186,7 +186,7 @@ def test_verbose_shows_the_traceback(card: Path) -> None:
 
 def test_names_from_peers_cannot_drive_the_terminal(card: Path) -> None:
     _install(card, name="\x1b[2J [b]E[/b]")
-    listed = run("profile", "list", "--virtual", str(card))
+    listed = run("profile", "list", "--virtual", str(card), columns=120)  # the name on one line
     assert "\x1b" not in listed.stdout
     assert "\\x1b[2J" in listed.stdout and "[b]E[/b]" in listed.stdout
 
@@ -220,3 +220,4 @@ def test_reader_without_pyscard_says_what_to_install(monkeypatch: pytest.MonkeyP
     )
     result = run("chip", "info", "--reader", "0")
     assert result.exit_code == EXIT_CARD and "pyrsp[pcsc]" in result.stderr
+

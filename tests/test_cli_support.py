@@ -18,9 +18,10 @@ from pyrsp.testing.pki import TestPki
 from pyrsp.testing.smdp import TestSmdp
 
 
-def run(*args: str, input: str | None = None) -> Result:
-    """``pyrsp ARGS`` in-process; standard output and error apart."""
-    return CliRunner().invoke(app, list(args), input=input, catch_exceptions=False)
+def run(*args: str, input: str | None = None, columns: int = 80) -> Result:
+    """``pyrsp ARGS`` in-process, tables ``columns`` wide; standard output and error apart."""
+    env = {"COLUMNS": str(columns)}
+    return CliRunner().invoke(app, list(args), input=input, env=env, catch_exceptions=False)
 
 
 def run_json(*args: str, input: str | None = None, code: int = 0) -> Any:
