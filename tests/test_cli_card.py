@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -221,3 +222,15 @@ def test_reader_without_pyscard_says_what_to_install(monkeypatch: pytest.MonkeyP
     result = run("chip", "info", "--reader", "0")
     assert result.exit_code == EXIT_CARD and "pyrsp[pcsc]" in result.stderr
 
+
+def test_a_damaged_virtual_card_says_how_to_start_again(card: Path) -> None:
+    eid = VirtualEuicc.open(card).eid
+    (card / "state.json").write_text("{garbage")
+    damaged = run_json("profile", "list", "--virtual", str(card), code=EXIT_CARD)
+    assert damaged["error"] == "DamagedVirtualCardError"
+    assert damaged["message"].startswith(f"the virtual eUICC in {card} is damaged: ")
+    assert "delete everything in that directory but pki/" in damaged["hint"]
+    for path in card.iterdir():  # what `rm -r DIR/*` leaves: pki/ and the hidden lock file
+        if path.name not in ("pki", ".lock"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    assert run_json("chip", "info", "--virtual", str(card))["eid"] == eid  # same test PKI

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyrsp.cli.output import usage
-from pyrsp.errors import NoReaderError, PyrspError
+from pyrsp.cli.output import DamagedVirtualCardError, usage
+from pyrsp.errors import NoReaderError, PyrspError, UsageError
 
 if TYPE_CHECKING:
     from pyrsp.client import RspClient
@@ -61,12 +61,18 @@ def pki_dir(virtual: Path) -> Path:
 def open_virtual(directory: Path) -> VirtualEuicc:
     """The virtual eUICC in ``directory``; made (with a test PKI in ``DIR/pki``) if absent."""
     from pyrsp.testing.euicc import VirtualEuicc
+    from pyrsp.testing.euicc.state import LOCK_FILE
 
     if (directory / "card.json").exists():
-        return VirtualEuicc.open(directory)
+        try:
+            return VirtualEuicc.open(directory)
+        except UsageError as error:
+            raise DamagedVirtualCardError(
+                f"the virtual eUICC in {directory} is damaged: {error}"
+            ) from error
     if directory.exists() and not directory.is_dir():
         raise usage(f"--virtual expects a directory, {directory} is a file")
-    if directory.is_dir() and {p.name for p in directory.iterdir()} - {PKI_SUBDIR}:
+    if directory.is_dir() and {p.name for p in directory.iterdir()} - {PKI_SUBDIR, LOCK_FILE}:
         raise usage(
             f"expected a virtual eUICC or an empty directory at {directory}, found other files: "
             "pass a new directory to make a card there"

@@ -56,6 +56,10 @@ class Declined(errors.PyrspError):
     """The person answered no to a prompt; nothing was changed."""
 
 
+class DamagedVirtualCardError(errors.CardError):
+    """The files of a ``--virtual DIR`` eUICC cannot be read back (edited, truncated)."""
+
+
 class NotPendingError(errors.UsageError):
     """Notification sequence numbers that are not pending on the eUICC; nothing was done."""
 
@@ -77,6 +81,13 @@ _HINTS: list[tuple[type[BaseException], int, str]] = [
         errors.NoReaderError,
         EXIT_CARD,
         "check the reader is plugged in and pcscd runs, or use --virtual DIR for a virtual eUICC",
+    ),
+    (
+        DamagedVirtualCardError,
+        EXIT_CARD,
+        "to start again with a new card, delete everything in that directory but pki/ (its "
+        "profiles and notifications are lost) and run the command again; or pass another "
+        "--virtual DIR",
     ),
     (errors.CardRemovedError, EXIT_CARD, "put the card back and run the command again"),
     (errors.CardTransportError, EXIT_CARD, "check the card sits well in the reader, then retry"),
