@@ -4,10 +4,17 @@ Every notification that decodes is stored with the outcome of its checks (nothin
 away, so a test can see a bad one); only a verified one moves an order. The installation
 result (``BF37``) is checked with the session's eUICC certificate, other notifications
 (``30``) with the certificate chain they carry.
+
+HandleNotification has no output data and no error codes of its own (SGP.22 5.6.4); its JSON
+binding answers 204 with no body (6.5.2.4). So every notification is acknowledged with 204,
+whatever its checks found, and one that does not even decode is kept among the discarded ones.
+Only a request the JSON binding cannot read (not JSON, no ``pendingNotification``, not base64)
+gets the common ``Failed`` answer every ES9+ function gives it.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from cryptography import x509
@@ -22,9 +29,11 @@ from pyrsp.testing.smdp.authenticate import parts, verify_euicc_signature
 from pyrsp.testing.smdp.chain import check_euicc_chain, load_checked
 from pyrsp.testing.smdp.es9 import Request, decode
 from pyrsp.testing.smdp.orders import Order, OrderState
-from pyrsp.testing.smdp.state import ReceivedNotification, ServerState
+from pyrsp.testing.smdp.state import DiscardedNotification, ReceivedNotification, ServerState
 
 __all__ = ["cancel_session", "handle_notification"]
+
+log = logging.getLogger(__name__)
 
 # CancelSessionReason values after which the order stays downloadable: postponed, timeout,
 # loadBppExecutionError, undefinedReason (endUserRejection, pprNotAllowed, metadataMismatch end it).
@@ -34,11 +43,16 @@ _RETRIABLE_REASONS = frozenset({1, 2, 5, 127})
 def handle_notification(state: ServerState, request: Request) -> None:
     """ES9+.HandleNotification (SGP.22 section 5.6.4); the answer is 204 with no body."""
     der = request.binary("pendingNotification")
-    notification = decode("PendingNotification", der, "pendingNotification")
-    if notification[0] == "profileInstallationResult":
-        record = _installation_result(state, der, notification[1])
-    else:
-        record = _other_notification(state, der, notification[1])
+    try:
+        notification = decode("PendingNotification", der, "pendingNotification")
+        if notification[0] == "profileInstallationResult":
+            record = _installation_result(state, der, notification[1])
+        else:
+            record = _other_notification(state, der, notification[1])
+    except SmdpError as exc:
+        log.info("handleNotification discarded a notification: %s", exc.server_message)
+        state.discarded.append(DiscardedNotification(exc.server_message, state.clock(), der))
+        return
     state.notifications.append(record)
 
 
