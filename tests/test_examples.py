@@ -42,6 +42,32 @@ def test_testing_your_own_backend_example_passes() -> None:
     assert "2 passed" in done.stdout
 
 
+@pytest.mark.parametrize(
+    ("connect_to", "says"),
+    [
+        ("smdp.example.com=10.0.0.5", "expected HOST:PORT with a port 1-65535"),
+        ("smdp.example.com=10.0.0.5:99999", "expected HOST:PORT with a port 1-65535"),
+        ("smdp.example.com=http://10.0.0.5:8080", "expected an https:// URL"),
+        ("10.0.0.5:8443", "expected ADDRESS=HOST:PORT or ADDRESS=URL"),
+    ],
+)
+def test_provision_example_rejects_a_bad_connect_to(connect_to: str, says: str) -> None:
+    done = run(
+        str(EXAMPLES / "provision_pcsc_reader.py"), "LPA:1$smdp.example.com$X",
+        "--trust", "ci.pem", "--connect-to", connect_to,
+    )  # fmt: skip
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
+
+
+def test_provision_example_takes_a_url_and_exits_1_on_a_pyrsp_error() -> None:
+    done = run(
+        str(EXAMPLES / "provision_pcsc_reader.py"), "LPA:1$smdp.example.com$X",
+        "--trust", "ci.pem", "--reader", "no reader has this name",
+        "--connect-to", "smdp.example.com=https://proxy.example.net/rsp",
+    )  # fmt: skip
+    assert done.returncode == 1 and done.stderr.startswith("error: "), done.stderr
+
+
 @pytest.mark.pcsc
 def test_provisioning_a_card_in_a_pcsc_reader(pcsc_reader, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     pki = TestPki.generate(seed=21)
