@@ -18,11 +18,10 @@ from pyrsp.testing.smdp.credentials import Credentials, SigningSet
 from pyrsp.testing.smdp.faults import FaultKind
 from pyrsp.testing.smdp.orders import Order, OrderState, ProfileClass
 from pyrsp.testing.smdp.smdp import TestSmdp
-from pyrsp.testing.smdp.state import DiscardedNotification, ReceivedNotification
+from pyrsp.testing.smdp.state import ReceivedNotification
 
 __all__ = [
     "Credentials",
-    "DiscardedNotification",
     "FaultKind",
     "Order",
     "OrderState",

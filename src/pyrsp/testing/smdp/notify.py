@@ -5,16 +5,16 @@ away, so a test can see a bad one); only a verified one moves an order. The inst
 result (``BF37``) is checked with the session's eUICC certificate, other notifications
 (``30``) with the certificate chain they carry.
 
-HandleNotification has no output data and no error codes of its own (SGP.22 5.6.4); its JSON
-binding answers 204 with no body (6.5.2.4). So every notification is acknowledged with 204,
-whatever its checks found, and one that does not even decode is kept among the discarded ones.
-Only a request the JSON binding cannot read (not JSON, no ``pendingNotification``, not base64)
-gets the common ``Failed`` answer every ES9+ function gives it.
+HandleNotification has no output data and no error codes of its own (SGP.22 5.6.4) and its
+JSON binding answers 204 with no body (6.5.2.4): every notification that decodes is answered
+204, whatever its checks found (an unknown session, a bad signature or chain). A request whose
+``pendingNotification`` is not a PendingNotification at all gets the binding's common
+``Failed`` answer (1.3.1/2.1, invalid pendingNotification), as any ES9+ request with an invalid
+field does; the LPA keeps such a notification on the card.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from cryptography import x509
@@ -29,11 +29,9 @@ from pyrsp.testing.smdp.authenticate import parts, verify_euicc_signature
 from pyrsp.testing.smdp.chain import check_euicc_chain, load_checked
 from pyrsp.testing.smdp.es9 import Request, decode
 from pyrsp.testing.smdp.orders import Order, OrderState
-from pyrsp.testing.smdp.state import DiscardedNotification, ReceivedNotification, ServerState
+from pyrsp.testing.smdp.state import ReceivedNotification, ServerState
 
 __all__ = ["cancel_session", "handle_notification"]
-
-log = logging.getLogger(__name__)
 
 # CancelSessionReason values after which the order stays downloadable: postponed, timeout,
 # loadBppExecutionError, undefinedReason (endUserRejection, pprNotAllowed, metadataMismatch end it).
@@ -43,16 +41,11 @@ _RETRIABLE_REASONS = frozenset({1, 2, 5, 127})
 def handle_notification(state: ServerState, request: Request) -> None:
     """ES9+.HandleNotification (SGP.22 section 5.6.4); the answer is 204 with no body."""
     der = request.binary("pendingNotification")
-    try:
-        notification = decode("PendingNotification", der, "pendingNotification")
-        if notification[0] == "profileInstallationResult":
-            record = _installation_result(state, der, notification[1])
-        else:
-            record = _other_notification(state, der, notification[1])
-    except SmdpError as exc:
-        log.info("handleNotification discarded a notification: %s", exc.server_message)
-        state.discarded.append(DiscardedNotification(exc.server_message, state.clock(), der))
-        return
+    notification = decode("PendingNotification", der, "pendingNotification")
+    if notification[0] == "profileInstallationResult":
+        record = _installation_result(state, der, notification[1])
+    else:
+        record = _other_notification(state, der, notification[1])
     state.notifications.append(record)
 
 

@@ -48,7 +48,7 @@ from pyrsp.testing.smdp.orders import (
 from pyrsp.testing.smdp.profiles import generate_profile, new_iccid, profile_iccid
 from pyrsp.testing.smdp.serve import SmdpHttpTransport, SmdpTransport, serve_https
 from pyrsp.testing.smdp.session import DEFAULT_LIFETIME, SessionStore, Step
-from pyrsp.testing.smdp.state import DiscardedNotification, ReceivedNotification, ServerState
+from pyrsp.testing.smdp.state import ReceivedNotification, ServerState
 
 __all__ = ["TestSmdp"]
 
@@ -216,11 +216,6 @@ class TestSmdp:
     def notifications(self) -> list[ReceivedNotification]:
         """Every notification received, in order (a copy)."""
         return list(self._state.notifications)
-
-    @property
-    def discarded_notifications(self) -> list[DiscardedNotification]:
-        """The pendingNotifications that did not decode (acknowledged all the same; a copy)."""
-        return list(self._state.discarded)
 
     # -- ES9+ ----------------------------------------------------------------------------
 

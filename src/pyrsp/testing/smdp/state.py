@@ -16,7 +16,7 @@ from pyrsp.testing.smdp.credentials import Credentials
 from pyrsp.testing.smdp.orders import OrderRegistry
 from pyrsp.testing.smdp.session import SessionStore
 
-__all__ = ["DiscardedNotification", "ReceivedNotification", "ServerState"]
+__all__ = ["ReceivedNotification", "ServerState"]
 
 
 @dataclass(frozen=True)
@@ -43,18 +43,6 @@ class ReceivedNotification:
     raw: bytes = field(repr=False)
 
 
-@dataclass(frozen=True)
-class DiscardedNotification:
-    """A pendingNotification that did not decode as one (acknowledged with 204 all the same).
-
-    ``problem`` says what was wrong; ``raw`` is the base64-decoded value as received.
-    """
-
-    problem: str
-    received: datetime
-    raw: bytes = field(repr=False)
-
-
 @dataclass
 class ServerState:
     """The mutable state behind one TestSmdp."""
@@ -65,7 +53,6 @@ class ServerState:
     orders: OrderRegistry = field(default_factory=OrderRegistry)
     sessions: SessionStore = field(default_factory=SessionStore)
     notifications: list[ReceivedNotification] = field(default_factory=list)
-    discarded: list[DiscardedNotification] = field(default_factory=list)
     chains: ChainCache = field(default_factory=ChainCache)
     replace_session_keys: bool = False
     host_id: bytes = b"pyrsp-TestSmdp"
