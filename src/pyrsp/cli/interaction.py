@@ -115,14 +115,14 @@ class DownloadUi:
         self.out.note("[bold]The SM-DP+ offers this profile:[/bold]")
         if not self.out.json_mode:
             self.out.err.print(metadata_table(metadata))
-        if self.yes:
-            return True
         question = "Install it"
-        if ppr_consent:
+        if ppr_consent:  # named even with --yes: the consent given is to these rules too
             self.out.note("[bold]Installing it means consenting to its policy rules:[/bold]")
             for ppr in ppr_consent:
                 self.out.note(f"  {safe(ppr)}: {_PPR_MEANING.get(ppr, 'a profile policy rule')}")
             question += f", consenting to {', '.join(ppr_consent)}"
+        if self.yes:
+            return True
         if self.then_irreversibly:
             question += f", then {self.then_irreversibly}? This cannot be undone."
         answer = ask(self.out, question if self.then_irreversibly else question + "?")
