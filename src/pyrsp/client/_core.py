@@ -13,6 +13,7 @@ from pyrsp.journal import Journal
 from pyrsp.models import EuiccInfo1
 from pyrsp.protocol import es10
 from pyrsp.protocol.apdu import ApduConfig, atr_supports_extended
+from pyrsp.protocol.download import DeviceInfo, DownloadResult, download
 from pyrsp.protocol.effects import (
     AskConfirmationCode,
     Checkpoint,
@@ -21,6 +22,7 @@ from pyrsp.protocol.effects import (
     Flow,
     Progress,
 )
+from pyrsp.protocol.renewal import RenewalResult, journal_key, renew
 from pyrsp.protocol.session import IsdRSession
 from pyrsp.transports.inprocess import ApduTrace
 
@@ -125,6 +127,29 @@ class ClientCore:
     def _trace(self, direction: Literal["C-APDU", "R-APDU"], apdu: bytes) -> None:
         if self.trace is not None:
             self.trace(direction, apdu)
+
+    def _download_flow(
+        self, activation_code: ActivationCode | str, *, device: DeviceInfo | None, notify: bool
+    ) -> Flow[DownloadResult]:
+        """The download flow (3.1.3) on this session, for either client's ``run``."""
+        code = activation_code_of(activation_code)
+        return download(code, self.config, device=device, send_install_notification=notify)
+
+    def _renew_flow(
+        self,
+        activation_code: ActivationCode | str,
+        *,
+        replace: str | None,
+        delete_old: bool,
+        journal: Journal,
+        device: DeviceInfo | None,
+    ) -> Flow[RenewalResult]:
+        """The renewal flow on this session, resumed from ``journal``'s record."""
+        code = activation_code_of(activation_code)
+        record = journal.load(journal_key(code))
+        return renew(
+            code, self.config, replace=replace, delete_old=delete_old, record=record, device=device
+        )
 
 
 def info1_flow(config: ApduConfig) -> Flow[EuiccInfo1]:

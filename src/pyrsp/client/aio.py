@@ -15,7 +15,6 @@ from pyrsp.client._core import (
     Confirm,
     Handlers,
     T,
-    activation_code_of,
     info1_flow,
     provisioning_handlers,
 )
@@ -23,7 +22,7 @@ from pyrsp.errors import CardRemovedError, PyrspError, UsageError
 from pyrsp.journal import Journal, MemoryJournal
 from pyrsp.models import EuiccInfo1, EuiccInfo2, NotificationMetadata, ProfileClass, ProfileInfo
 from pyrsp.protocol import es10
-from pyrsp.protocol.download import DeviceInfo, DownloadResult, download
+from pyrsp.protocol.download import DeviceInfo, DownloadResult
 from pyrsp.protocol.effects import (
     Effect,
     Flow,
@@ -32,7 +31,7 @@ from pyrsp.protocol.effects import (
     Transmit,
 )
 from pyrsp.protocol.notifications import NotificationOutcome, process_notifications
-from pyrsp.protocol.renewal import RenewalResult, journal_key, renew
+from pyrsp.protocol.renewal import RenewalResult
 from pyrsp.protocol.session import ISDR_AIDS, close_isdr, open_isdr
 from pyrsp.transports.base import (
     AsyncCardTransport,
@@ -268,28 +267,8 @@ class AsyncRspClient(ClientCore):
         device: DeviceInfo | None = None,
         notify: bool = True,
     ) -> DownloadResult:
-        """Download and install a profile (3.1.3); see :func:`pyrsp.protocol.download.download`.
-
-        ``confirm`` consents to the profile (a callback given its ProfileMetadata, or ``True``
-        when consent was given elsewhere); ``confirmation_code`` is the code, or a callback
-        asked when the SM-DP+ requires one; with ``notify`` the install notification is sent.
-
-        Profile policy rules (SGP.22 section 2.9.2): when the eUICC's RAT allows a rule of the
-        profile (``ppr1``, ``ppr2``) only with the user's consent (``consentRequired``), a
-        ``confirm`` callback declaring a ``ppr_consent`` parameter is called as
-        ``confirm(metadata, ppr_consent=("ppr1",))`` (``()`` when none needs it). It must show
-        those rules to the user (``ppr1``: the profile cannot be disabled, ``ppr2``: it cannot
-        be deleted) and ask for consent to them specifically: its ``True`` then means consent
-        to the profile *and* to those rules. A callback without the parameter is given the
-        metadata alone, and its ``True``, like ``confirm=True``, is taken as that consent
-        too; ``metadata.policy_rules`` lists every rule of the profile.
-        """
-        flow = download(
-            activation_code_of(activation_code),
-            self.config,
-            device=device,
-            send_install_notification=notify,
-        )
+        """Download and install a profile (3.1.3): :meth:`RspClient.download`, awaited."""
+        flow = self._download_flow(activation_code, device=device, notify=notify)
         return await self.run(flow, provisioning_handlers(confirm, confirmation_code, progress))
 
     async def process_notifications(
@@ -311,21 +290,10 @@ class AsyncRspClient(ClientCore):
         progress: Callable[[Progress], Any] | None = None,
         device: DeviceInfo | None = None,
     ) -> RenewalResult:
-        """Install a new profile, enable it, retire ``replace``, deliver every notification.
-
-        Resumable: pass the same ``journal`` (a :class:`~pyrsp.journal.FileJournal` survives
-        the process) to finish an interrupted renewal without a second download. See
-        :mod:`pyrsp.protocol.renewal`.
-        """
-        code = activation_code_of(activation_code)
+        """Renew a profile (install, enable, retire, deliver): :meth:`RspClient.renew`."""
         journal = journal if journal is not None else MemoryJournal()
-        flow = renew(
-            code,
-            self.config,
-            replace=replace,
-            delete_old=delete_old,
-            record=journal.load(journal_key(code)),
-            device=device,
+        flow = self._renew_flow(
+            activation_code, replace=replace, delete_old=delete_old, journal=journal, device=device
         )
         return await self.run(
             flow, provisioning_handlers(confirm, confirmation_code, progress, journal)

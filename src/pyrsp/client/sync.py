@@ -13,7 +13,6 @@ from pyrsp.client._core import (
     Confirm,
     Handlers,
     T,
-    activation_code_of,
     info1_flow,
     provisioning_handlers,
 )
@@ -21,7 +20,7 @@ from pyrsp.errors import CardRemovedError, PyrspError, UsageError
 from pyrsp.journal import Journal, MemoryJournal
 from pyrsp.models import EuiccInfo1, EuiccInfo2, NotificationMetadata, ProfileClass, ProfileInfo
 from pyrsp.protocol import es10
-from pyrsp.protocol.download import DeviceInfo, DownloadResult, download
+from pyrsp.protocol.download import DeviceInfo, DownloadResult
 from pyrsp.protocol.effects import (
     Effect,
     Flow,
@@ -30,7 +29,7 @@ from pyrsp.protocol.effects import (
     Transmit,
 )
 from pyrsp.protocol.notifications import NotificationOutcome, process_notifications
-from pyrsp.protocol.renewal import RenewalResult, journal_key, renew
+from pyrsp.protocol.renewal import RenewalResult
 from pyrsp.protocol.session import ISDR_AIDS, close_isdr, open_isdr
 from pyrsp.transports.base import (
     CardTransport,
@@ -261,12 +260,7 @@ class RspClient(ClientCore):
         metadata alone, and its ``True``, like ``confirm=True``, is taken as that consent
         too; ``metadata.policy_rules`` lists every rule of the profile.
         """
-        flow = download(
-            activation_code_of(activation_code),
-            self.config,
-            device=device,
-            send_install_notification=notify,
-        )
+        flow = self._download_flow(activation_code, device=device, notify=notify)
         return self.run(flow, provisioning_handlers(confirm, confirmation_code, progress))
 
     def process_notifications(
@@ -294,14 +288,8 @@ class RspClient(ClientCore):
         the process) to finish an interrupted renewal without a second download. See
         :mod:`pyrsp.protocol.renewal`.
         """
-        code = activation_code_of(activation_code)
         journal = journal if journal is not None else MemoryJournal()
-        flow = renew(
-            code,
-            self.config,
-            replace=replace,
-            delete_old=delete_old,
-            record=journal.load(journal_key(code)),
-            device=device,
+        flow = self._renew_flow(
+            activation_code, replace=replace, delete_old=delete_old, journal=journal, device=device
         )
         return self.run(flow, provisioning_handlers(confirm, confirmation_code, progress, journal))
