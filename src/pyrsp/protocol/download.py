@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pyrsp import asn1, tlv
 from pyrsp.activation_code import ActivationCode
@@ -49,6 +49,7 @@ from pyrsp.errors import (
     CodecError,
     DownloadDeclined,
     DownloadError,
+    EuiccError,
     ProtocolViolation,
     PyrspError,
     ServerTimeoutError,
@@ -71,6 +72,8 @@ __all__ = [
     "ppr_allowed",
     "ppr_needs_consent",
 ]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -214,16 +217,11 @@ def _steps(session: _Session, auth: es9.InitiateAuthenticationResponse, ctx: byt
         client.smdp_signed2, client.smdp_signature2, client.smdp_certificate, hash_cc
     )
     prepared = yield from es10.prepare_download(session.config, request)
-    refused = es10.prepare_download_error(prepared)
-    if refused is not None:
-        session.euicc_ended = True
-        yield from _tell_server(
-            es9.get_bound_profile_package(session.address, session.transaction_id, prepared)
-        )
-        raise refused
-    yield session.enter("get_bound_profile_package")
-    bpp = yield from es9.get_bound_profile_package(
-        session.address, session.transaction_id, prepared
+    bpp = yield from _forward(
+        session,
+        "get_bound_profile_package",
+        es10.prepare_download_error(prepared),
+        es9.get_bound_profile_package(session.address, session.transaction_id, prepared),
     )
     yield session.enter("load_bpp")
     check_bpp_metadata(bpp.bound_profile_package, client.profile_metadata)
@@ -245,15 +243,28 @@ def _authenticate(
         ctx,
     )
     response = yield from es10.authenticate_server(session.config, request)
-    refused = es10.authenticate_server_error(response)
-    if refused is not None:
-        session.euicc_ended = True
-        yield from _tell_server(
-            es9.authenticate_client(session.address, session.transaction_id, response)
+    return (
+        yield from _forward(
+            session,
+            "authenticate_client",
+            es10.authenticate_server_error(response),
+            es9.authenticate_client(session.address, session.transaction_id, response),
         )
-        raise refused
-    yield session.enter("authenticate_client")
-    return (yield from es9.authenticate_client(session.address, session.transaction_id, response))
+    )
+
+
+def _forward(session: _Session, stage: str, refused: EuiccError | None, call: Flow[T]) -> Flow[T]:
+    """Send the eUICC's answer on to the SM-DP+ with ``call`` (the next ES9+ step, ``stage``).
+
+    When the eUICC refused, its session is over: the SM-DP+ still hears the signed refusal,
+    whatever it answers, and the refusal is raised (SGP.22 3.1.3: no CancelSession then).
+    """
+    if refused is None:
+        yield session.enter(stage)
+        return (yield from call)
+    session.euicc_ended = True
+    yield from _tell_server(call)
+    raise refused
 
 
 def _consent(session: _Session, client: es9.AuthenticateClientResponse) -> Flow[bytes | None]:
