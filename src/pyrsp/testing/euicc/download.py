@@ -130,13 +130,7 @@ def authenticate_server(core: EuiccCore, request: dict[str, Any], raw: bytes) ->
     except CertificateFailure as failure:
         code = failure.code
     if code:
-        return asn1.encode(
-            "AuthenticateServerResponse",
-            (
-                "authenticateResponseError",
-                {"transactionId": transaction_id, "authenticateErrorCode": code},
-            ),
-        )
+        return _refusal("AuthenticateServerResponse", "authenticate", transaction_id, code)
     return _authenticate_ok(core, raw)
 
 
@@ -198,14 +192,15 @@ def prepare_download(core: EuiccCore, request: dict[str, Any], raw: bytes) -> by
     except CertificateFailure as failure:
         code = failure.code
     if code:
-        return asn1.encode(
-            "PrepareDownloadResponse",
-            (
-                "downloadResponseError",
-                {"transactionId": transaction_id, "downloadErrorCode": code},
-            ),
-        )
+        return _refusal("PrepareDownloadResponse", "download", transaction_id, code)
     return _prepare_ok(core, request, raw)
+
+
+def _refusal(type_name: str, kind: str, transaction_id: bytes, code: int) -> bytes:
+    """The error alternative of an AuthenticateServer or PrepareDownload response (5.7.13,
+    5.7.5): ``{kind}ResponseError`` with the transactionId and ``{kind}ErrorCode``."""
+    body = {"transactionId": transaction_id, f"{kind}ErrorCode": code}
+    return asn1.encode(type_name, (f"{kind}ResponseError", body))
 
 
 def _prepare(core: EuiccCore, request: dict[str, Any], raw: bytes) -> int:
