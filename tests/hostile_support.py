@@ -699,3 +699,26 @@ class MortalHttp:
 
     def close(self) -> None:
         self.http.close()
+
+
+# --- card faults at APDU n, for the fault campaigns ------------------------------------------
+
+
+def _removed(world: World, at: int) -> None:
+    world.card.faults.drop(at=at)
+
+
+def _reset(world: World, at: int) -> None:
+    world.watched = ResetBefore(world.card, at)
+
+
+def _status(world: World, at: int) -> None:
+    world.card.faults.answer_status(0x6F00, at=at)
+
+
+#: How the card fails at APDU ``at``: pulled out, reset silently before it, or answering 6F00.
+CARD_FAULTS: dict[str, Callable[[World, int], None]] = {
+    "removed": _removed,
+    "reset": _reset,
+    "status": _status,
+}

@@ -20,12 +20,11 @@ order when the server still offers it). The whole loop runs in-process in a few 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 
 from hostile_support import (
-    ResetBefore,
+    CARD_FAULTS,
     WatchedCard,
     World,
     assert_all_delivered,
@@ -56,25 +55,6 @@ def apdus(pki: TestPki) -> int:
     return world.card.faults.count
 
 
-def _removed(world: World, at: int) -> None:
-    world.card.faults.drop(at=at)
-
-
-def _reset(world: World, at: int) -> None:
-    world.watched = ResetBefore(world.card, at)
-
-
-def _status(world: World, at: int) -> None:
-    world.card.faults.answer_status(0x6F00, at=at)
-
-
-FAULTS: dict[str, Callable[[World, int], None]] = {
-    "removed": _removed,
-    "reset": _reset,
-    "status": _status,
-}
-
-
 DRIVERS = {"sync": attempt, "async": attempt_async}
 
 
@@ -82,7 +62,7 @@ def _one(pki: TestPki, fault: str, at: int, driver: str = "sync") -> tuple[str, 
     """Download with ``fault`` at APDU ``at``; settle; the error seen and how the retry went."""
     world = World.make(pki, seed=SEED)
     ac = world.smdp.add_order(PROFILE, iccid=ICCID)
-    FAULTS[fault](world, at)
+    CARD_FAULTS[fault](world, at)
     try:
         result = DRIVERS[driver](world, ac)
     except PyrspError as exc:
@@ -102,7 +82,7 @@ def _one(pki: TestPki, fault: str, at: int, driver: str = "sync") -> tuple[str, 
     return error, retry
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+@pytest.mark.parametrize("fault", sorted(CARD_FAULTS))
 def test_fault_at_every_apdu_of_a_download(pki: TestPki, apdus: int, fault: str) -> None:
     outcomes = [_one(pki, fault, at) for at in range(1, apdus + 1)]
     errors = Counter(error for error, _ in outcomes)
@@ -138,7 +118,7 @@ def test_a_card_error_mid_command_still_lets_the_session_be_cancelled(pki: TestP
     for at in mid_chain:
         world = World.make(pki, seed=SEED)
         ac = world.smdp.add_order(PROFILE, iccid=ICCID)
-        _status(world, at)
+        CARD_FAULTS["status"](world, at)
         with pytest.raises(PyrspError):
             attempt(world, ac)
         assert world.smdp.open_sessions == 0, f"6F00 at APDU {at} left the SM-DP+ session open"

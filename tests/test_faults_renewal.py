@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 
 from hostile_support import (
-    ResetBefore,
+    CARD_FAULTS,
     WatchedCard,
     World,
     assert_all_delivered,
@@ -76,28 +75,9 @@ def _finish(world: World, new: ActivationCode, journal: MemoryJournal) -> int:
     pytest.fail("the renewal did not finish in three reruns")
 
 
-def _removed(world: World, at: int) -> None:
-    world.card.faults.drop(at=at)
-
-
-def _reset(world: World, at: int) -> None:
-    world.watched = ResetBefore(world.card, at)
-
-
-def _status(world: World, at: int) -> None:
-    world.card.faults.answer_status(0x6F00, at=at)
-
-
-FAULTS: dict[str, Callable[[World, int], None]] = {
-    "removed": _removed,
-    "reset": _reset,
-    "status": _status,
-}
-
-
 def _one(pki: TestPki, fault: str, n: int) -> int:
     world, new = _world(pki)
-    FAULTS[fault](world, world.card.faults.count + n)
+    CARD_FAULTS[fault](world, world.card.faults.count + n)
     journal = MemoryJournal()
     with contextlib.suppress(PyrspError):  # the fault; the reruns finish the job
         _renew(world, new, journal)
@@ -114,7 +94,7 @@ def _one(pki: TestPki, fault: str, n: int) -> int:
     return reruns
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+@pytest.mark.parametrize("fault", sorted(CARD_FAULTS))
 def test_fault_at_every_apdu_of_a_renewal(pki: TestPki, apdus: int, fault: str) -> None:
     reruns = Counter(_one(pki, fault, n) for n in range(1, apdus + 1))
     print(f"\nrenewal, {fault}: {apdus} APDU indexes; reruns needed {dict(sorted(reruns.items()))}")
